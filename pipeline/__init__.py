@@ -1,0 +1,1 @@
+"""EV charging infrastructure insight: Dagster assets for the eConnect report and UK charger models."""

@@ -1,0 +1,41 @@
+"""The one Definitions object: both sources' assets and the resources they share.
+
+Secrets come from the environment through `EnvVar`, resolved when a run starts, so loading these
+definitions (the UI, `dg check defs`) never needs credentials. Non-secret settings with a documented
+default are read here, once, with that default.
+"""
+
+from __future__ import annotations
+
+import os
+
+from dagster import Definitions, EnvVar, load_assets_from_modules
+
+from pipeline.resources.storage import DataDir, S3Bucket
+from pipeline.resources.tables import ParquetTables
+from pipeline.sources.econnect import assets as econnect_assets
+from pipeline.sources.econnect.client import DEFAULT_API_URL as ECONNECT_DEFAULT_URL
+from pipeline.sources.econnect.client import EConnectApi
+from pipeline.sources.uk_chargepoints import assets as uk_assets
+from pipeline.sources.uk_chargepoints.client import DEFAULT_API_URL as NCR_DEFAULT_URL
+from pipeline.sources.uk_chargepoints.client import NcrApi
+
+DATA_DIR = os.environ.get("PIPELINE_DATA_DIR", "./data")
+
+defs = Definitions(
+    assets=load_assets_from_modules([econnect_assets, uk_assets]),
+    resources={
+        "econnect_api": EConnectApi(
+            base_url=os.environ.get("ECONNECT_API_URL", ECONNECT_DEFAULT_URL),
+            username=EnvVar("ECONNECT_USERNAME"),
+            password=EnvVar("ECONNECT_PASSWORD"),
+            business_partner=EnvVar("ECONNECT_BUSINESS_PARTNER"),
+        ),
+        "ncr_api": NcrApi(url=os.environ.get("NCR_API_URL", NCR_DEFAULT_URL)),
+        "data_dir": DataDir(path=DATA_DIR),
+        "io_manager": ParquetTables(data_dir=DATA_DIR),
+        "s3_bucket": S3Bucket(
+            bucket=EnvVar("PIPELINE_S3_BUCKET"), prefix=os.environ.get("PIPELINE_S3_PREFIX", "")
+        ),
+    },
+)

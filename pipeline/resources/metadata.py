@@ -1,0 +1,16 @@
+"""Small, useful asset metadata: row counts, a markdown preview, paths and URIs."""
+
+from __future__ import annotations
+
+import pandas as pd
+from dagster import MetadataValue
+
+PREVIEW_ROWS = 10
+
+
+def table_metadata(frame: pd.DataFrame, *, index: bool = False) -> dict[str, object]:
+    preview = frame.head(PREVIEW_ROWS)
+    return {
+        "dagster/row_count": len(frame),
+        "preview": MetadataValue.md(preview.to_markdown(index=index) if len(preview) else "_(empty)_"),
+    }

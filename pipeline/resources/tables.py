@@ -1,0 +1,33 @@
+"""The IO manager for cleaned tables, counts and pivots: one Parquet file per asset and partition."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pandas as pd
+from dagster import ConfigurableIOManagerFactory, InputContext, OutputContext, UPathIOManager
+from upath import UPath
+
+from pipeline.resources.storage import write_bytes_atomic
+
+
+class _ParquetTables(UPathIOManager):
+    extension = ".parquet"
+
+    def dump_to_path(self, context: OutputContext, obj: pd.DataFrame, path: UPath) -> None:
+        buffer = io.BytesIO()
+        obj.to_parquet(buffer, index=True)
+        write_bytes_atomic(path, buffer.getvalue())  # type: ignore[arg-type]  # local UPath is a Path
+
+    def load_from_path(self, context: InputContext, path: UPath) -> Any:
+        return pd.read_parquet(path)
+
+
+class ParquetTables(ConfigurableIOManagerFactory):
+    """Stores DataFrames as `{PIPELINE_DATA_DIR}/tables/{asset}/{partition}.parquet` (typed, inspectable)."""
+
+    data_dir: str = "./data"
+
+    def create_io_manager(self, context: Any) -> UPathIOManager:
+        return _ParquetTables(base_path=UPath(self.data_dir).absolute() / "tables")

@@ -1,0 +1,1 @@
+"""The eConnect Masterdata API: a charge point operator's stations, and the weekly Excel report."""

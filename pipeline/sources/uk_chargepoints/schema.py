@@ -1,0 +1,64 @@
+"""The registry contract: what a charge device record must look like, and the cleaned and counted tables."""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+from pandera.typing import Series
+from pydantic import BaseModel, ConfigDict, StrictStr
+
+COUNT_KEYS = ("ChargeDeviceManufacturer", "LocationType", "ChargeDeviceModel", "PostCode", "MonthUpdated")
+CSV_HEADER = (*COUNT_KEYS, "Count")
+
+
+class _Address(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    PostCode: StrictStr | None = None
+
+
+class _Location(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    Address: _Address | None = None
+
+
+class ChargeDeviceRecord(BaseModel):
+    """One element of `ChargeDevice`. Only the fields the counts need are checked; others are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    ChargeDeviceId: StrictStr
+    ChargeDeviceModel: StrictStr | None = None
+    ChargeDeviceManufacturer: StrictStr | None = None
+    LocationType: StrictStr | None = None
+    DateUpdated: StrictStr | None = None
+    ChargeDeviceLocation: _Location | None = None
+
+
+class ChargeDevices(pa.DataFrameModel):
+    """One row per charge device that has a model (the last version of each `ChargeDeviceId`)."""
+
+    ChargeDeviceId: Series[str] = pa.Field(unique=True)
+    ChargeDeviceManufacturer: Series[str] = pa.Field(description="'' when the registry has none.")
+    LocationType: Series[str] = pa.Field(description="'' when the registry has none.")
+    ChargeDeviceModel: Series[str] = pa.Field(str_length={"min_value": 1})
+    PostCode: Series[str] = pa.Field(description="Upper case, one space before the inward code; '' if none.")
+    MonthUpdated: Series[str] = pa.Field(description="`YYYY-MM` from DateUpdated; '' if none.")
+    DateUpdated: Series[str] = pa.Field(description="DateUpdated exactly as sent; '' if none.")
+
+    class Config:
+        strict = True
+        ordered = True
+
+
+class ChargerModelCounts(pa.DataFrameModel):
+    """Devices per manufacturer, location type, model, postcode and month updated."""
+
+    ChargeDeviceManufacturer: Series[str]
+    LocationType: Series[str]
+    ChargeDeviceModel: Series[str]
+    PostCode: Series[str]
+    MonthUpdated: Series[str]
+    Count: Series[int] = pa.Field(gt=0)
+
+    class Config:
+        strict = True
+        ordered = True

@@ -1,0 +1,133 @@
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from pipeline.sources.econnect.schema import Stations, StationCounts
+from pipeline.sources.econnect.transforms import (
+    parse_install_date,
+    state_by_model,
+    station_counts,
+    stations_from_pages,
+)
+
+
+def station(station_id, model="M1", date="2021-03-04", type_="AC", state="OPERATIONAL", **extra):
+    return {"id": station_id, "modelInfo": model, "installDate": date, "type": type_, "state": state, **extra}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2021-03-04", datetime(2021, 3, 4, tzinfo=UTC)),
+        ("2021-03-04T10:15:00Z", datetime(2021, 3, 4, 10, 15, tzinfo=UTC)),
+        ("2021-03-04T10:15:00+02:00", datetime(2021, 3, 4, 8, 15, tzinfo=UTC)),
+        ("2021-03-04T10:15:00.123Z", datetime(2021, 3, 4, 10, 15, 0, 123000, tzinfo=UTC)),
+        ("2021-03-04T10:15:00.123456+01:00", datetime(2021, 3, 4, 9, 15, 0, 123456, tzinfo=UTC)),
+        # No offset is read as UTC, whatever offsets its neighbours had (pandas' mixed parsing does not).
+        ("2021-03-04T10:15:00", datetime(2021, 3, 4, 10, 15, tzinfo=UTC)),
+        (" 2021-03-04 ", datetime(2021, 3, 4, tzinfo=UTC)),
+        ("31/02/2021", None),
+        ("2021-02-31", None),
+        ("not a date", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_install_date_forms_parse_to_utc(raw, expected):
+    assert parse_install_date(raw) == expected
+
+
+def test_duplicate_station_across_pages_is_kept_once_with_the_later_values():
+    pages = [
+        (0, [station("A", state="PLANNED"), station("B")]),
+        (1, [station("A", state="OPERATIONAL"), station("C")]),
+        (2, []),
+    ]
+    stations, rejects = stations_from_pages(pages)
+    assert list(stations["id"]) == ["B", "A", "C"]
+    assert stations.set_index("id").loc["A", "state"] == "OPERATIONAL"
+    assert stations.set_index("id").loc["A", "page"] == 1
+    assert len(rejects) == 0
+
+
+def test_missing_and_null_text_fields_become_empty_strings():
+    record = {"id": 7, "installDate": None}
+    stations, _ = stations_from_pages([(0, [record, station("X", model=None, type_=None, state=None)])])
+    assert stations.to_dict("records")[0] | {"installDate": None} == {
+        "id": "7",
+        "modelInfo": "",
+        "installDate": None,
+        "installDate_raw": "",
+        "type": "",
+        "state": "",
+        "page": 0,
+    }
+    assert (stations.loc[1, ["modelInfo", "type", "state"]] == "").all()
+    Stations.validate(stations)
+
+
+def test_records_breaking_the_contract_are_rejected_with_location_and_reason():
+    pages = [(3, [station("ok"), {"modelInfo": "no id"}, "not a dict", station("bad", model=42)])]
+    stations, rejects = stations_from_pages(pages)
+    assert list(stations["id"]) == ["ok"]
+    assert list(rejects["location"]) == ["page 3, item 1", "page 3, item 2", "page 3, item 3"]
+    assert rejects.loc[0, "reason"].startswith("id: Field required")
+    assert "modelInfo" in rejects.loc[2, "reason"]
+    assert rejects.loc[2, "record"] == (
+        '{"id": "bad", "modelInfo": 42, "installDate": "2021-03-04", "type": "AC", "state": "OPERATIONAL"}'
+    )
+
+
+def _stations():
+    pages = [
+        (
+            0,
+            [
+                station("1", model="Alfen", date="2021-03-04T10:15:00+02:00", state="OPERATIONAL"),
+                station("2", model="Alfen", date="2021-03-04T08:15:00Z", state="PLANNED"),
+                station("3", model="ABB", date="garbage", type_="DC", state="OPERATIONAL"),
+                station("4", model=None, date=None, type_=None, state=None),
+                station("5", model="ABB", date="2020-01-01", type_="DC", state="OPERATIONAL"),
+            ],
+        )
+    ]
+    return stations_from_pages(pages)[0]
+
+
+def test_counts_per_field_sum_to_station_total_and_treat_missing_as_empty():
+    counts = station_counts(_stations())
+    StationCounts.validate(counts)
+    by_field = {field: dict(zip(g["value"], g["count"], strict=True)) for field, g in counts.groupby("field")}
+    assert by_field["modelInfo"] == {"ABB": 2, "Alfen": 2, "": 1}
+    assert by_field["installDate"] == {"2021-03-04T08:15:00Z": 2, "2020-01-01T00:00:00Z": 1, "": 2}
+    assert by_field["type"] == {"AC": 2, "DC": 2, "": 1}
+    assert by_field["state"] == {"OPERATIONAL": 3, "PLANNED": 1, "": 1}
+    assert counts.groupby("field")["count"].sum().to_dict() == dict.fromkeys(
+        ["installDate", "modelInfo", "state", "type"], 5
+    )
+
+
+def test_counts_are_most_common_first_then_by_value():
+    counts = station_counts(_stations())
+    assert list(counts.loc[counts["field"] == "modelInfo", "value"]) == ["ABB", "Alfen", ""]
+
+
+def test_pivot_counts_stations_even_with_bad_or_missing_dates():
+    pivot = state_by_model(_stations())
+    assert pivot.to_dict("index") == {
+        "": {"": 1, "OPERATIONAL": 0, "PLANNED": 0},
+        "ABB": {"": 0, "OPERATIONAL": 2, "PLANNED": 0},
+        "Alfen": {"": 0, "OPERATIONAL": 1, "PLANNED": 1},
+    }
+    assert int(pivot.to_numpy().sum()) == 5
+    assert pivot.index.name == "modelInfo"
+
+
+def test_empty_snapshot_gives_empty_but_typed_tables():
+    stations, rejects = stations_from_pages([(0, [])])
+    Stations.validate(stations)
+    assert len(stations) == 0 and len(rejects) == 0
+    assert len(station_counts(stations)) == 0
+    assert state_by_model(stations).shape == (0, 0)
+    assert str(stations["installDate"].dtype) == str(pd.DatetimeTZDtype("ns", "UTC"))

@@ -1,0 +1,122 @@
+import csv
+import io
+
+import pytest
+
+from pipeline.sources.uk_chargepoints.schema import ChargeDevices, ChargerModelCounts
+from pipeline.sources.uk_chargepoints.transforms import (
+    charger_model_counts,
+    counts_csv,
+    devices_from_records,
+    month_updated,
+    normalise_postcode,
+)
+
+
+def device(device_id, model="Wallbox", maker="ACME", location="On-street", postcode="TW6 2RQ",
+           updated="2023-05-12 10:22:01"):  # fmt: skip
+    return {
+        "ChargeDeviceId": device_id,
+        "ChargeDeviceModel": model,
+        "ChargeDeviceManufacturer": maker,
+        "LocationType": location,
+        "DateUpdated": updated,
+        "ChargeDeviceLocation": {"Latitude": "51.47", "Address": {"PostCode": postcode, "Country": "gb"}},
+        "Connector": [{"ConnectorId": "1"}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("tw62rq", "TW6 2RQ"),
+        (" tw6  2rq ", "TW6 2RQ"),
+        ("TW6 2RQ", "TW6 2RQ"),
+        ("sw1a1aa", "SW1A 1AA"),
+        ("M1\t1AE", "M1 1AE"),
+        ("ab", "AB"),
+        ("", ""),
+        ("   ", ""),
+        (None, ""),
+    ],
+)
+def test_postcode_normalisation(raw, expected):
+    assert normalise_postcode(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("2023-05-12 10:22:01", "2023-05"), ("2019-11", "2019-11"), (None, ""), ("", "")]
+)
+def test_month_updated_is_first_seven_characters(raw, expected):
+    assert month_updated(raw) == expected
+
+
+def test_devices_without_model_are_skipped_and_null_keys_become_empty():
+    records = [
+        device("a"),
+        device("b", model=None),
+        device("c", model=""),
+        device("d", maker=None, location=None, postcode=None, updated=None),
+        {**device("e"), "ChargeDeviceLocation": None},
+    ]
+    devices = devices_from_records(records)
+    ChargeDevices.validate(devices.table)
+    assert list(devices.table["ChargeDeviceId"]) == ["a", "d", "e"]
+    assert devices.without_model == 2
+    assert devices.table.set_index("ChargeDeviceId").loc["d"].to_dict() == {
+        "ChargeDeviceManufacturer": "",
+        "LocationType": "",
+        "ChargeDeviceModel": "Wallbox",
+        "PostCode": "",
+        "MonthUpdated": "",
+        "DateUpdated": "",
+    }
+
+
+def test_each_device_id_counts_once_and_bad_records_are_rejected():
+    records = [device("a"), device("a"), device(17), "junk", device("b", model=["x"])]
+    devices = devices_from_records(records)
+    assert list(devices.table["ChargeDeviceId"]) == ["a"]
+    assert devices.duplicates == 1
+    assert list(devices.rejects["location"]) == ["ChargeDevice[2]", "ChargeDevice[3]", "ChargeDevice[4]"]
+    assert devices.rejects.loc[0, "reason"] == "ChargeDeviceId: Input should be a valid string"
+
+
+def test_counts_keep_devices_with_null_keys_and_sort_by_the_five_keys():
+    records = [
+        device("1", maker="Zeta", postcode="tw62rq"),
+        device("2", maker="Zeta", postcode=" TW6 2RQ"),
+        device("3", maker=None),
+        device("4", maker="Alpha", location=None, updated=None),
+    ]
+    counts = charger_model_counts(devices_from_records(records).table)
+    ChargerModelCounts.validate(counts)
+    assert counts.values.tolist() == [
+        ["", "On-street", "Wallbox", "TW6 2RQ", "2023-05", 1],
+        ["Alpha", "", "Wallbox", "TW6 2RQ", "", 1],
+        ["Zeta", "On-street", "Wallbox", "TW6 2RQ", "2023-05", 2],
+    ]
+    assert counts["Count"].sum() == 4
+
+
+def test_csv_text_is_exact():
+    records = [
+        device("1", maker="Zeta", postcode="tw62rq"),
+        device("2", maker="Zeta", postcode="tw6 2rq"),
+        device("3", maker=None, model='Pulsar "Plus", 22kW', updated=None),
+        device("4", model="=HYPERLINK(1)", location="Line\nbreak"),
+    ]
+    text = counts_csv(charger_model_counts(devices_from_records(records).table)).decode("utf-8")
+    assert text == (
+        "ChargeDeviceManufacturer,LocationType,ChargeDeviceModel,PostCode,MonthUpdated,Count\n"
+        ',On-street,"Pulsar ""Plus"", 22kW",TW6 2RQ,,1\n'
+        'ACME,"Line\nbreak",=HYPERLINK(1),TW6 2RQ,2023-05,1\n'
+        "Zeta,On-street,Wallbox,TW6 2RQ,2023-05,2\n"
+    )
+    parsed = list(csv.reader(io.StringIO(text)))
+    assert parsed[1][2] == 'Pulsar "Plus", 22kW' and parsed[2][1] == "Line\nbreak"
+
+
+def test_csv_of_no_devices_is_the_header_alone():
+    counts = charger_model_counts(devices_from_records([]).table)
+    assert counts_csv(counts) == b"ChargeDeviceManufacturer,LocationType,ChargeDeviceModel,PostCode,MonthUpdated,Count\n"
