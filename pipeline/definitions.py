@@ -8,6 +8,7 @@ default are read here, once, with that default.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from dagster import Definitions, EnvVar, load_assets_from_modules
 
@@ -20,22 +21,27 @@ from pipeline.sources.uk_chargepoints import assets as uk_assets
 from pipeline.sources.uk_chargepoints.client import DEFAULT_API_URL as NCR_DEFAULT_URL
 from pipeline.sources.uk_chargepoints.client import NcrApi
 
-DATA_DIR = os.environ.get("PIPELINE_DATA_DIR", "./data")
 
-defs = Definitions(
-    assets=load_assets_from_modules([econnect_assets, uk_assets]),
-    resources={
-        "econnect_api": EConnectApi(
-            base_url=os.environ.get("ECONNECT_API_URL", ECONNECT_DEFAULT_URL),
-            username=EnvVar("ECONNECT_USERNAME"),
-            password=EnvVar("ECONNECT_PASSWORD"),
-            business_partner=EnvVar("ECONNECT_BUSINESS_PARTNER"),
-        ),
-        "ncr_api": NcrApi(url=os.environ.get("NCR_API_URL", NCR_DEFAULT_URL)),
-        "data_dir": DataDir(path=DATA_DIR),
-        "io_manager": ParquetTables(data_dir=DATA_DIR),
-        "s3_bucket": S3Bucket(
-            bucket=EnvVar("PIPELINE_S3_BUCKET"), prefix=os.environ.get("PIPELINE_S3_PREFIX", "")
-        ),
-    },
-)
+def build_definitions(environ: Mapping[str, str] = os.environ) -> Definitions:
+    """Definitions for this environment. Tests call it with a sandbox environment."""
+    data_dir = environ.get("PIPELINE_DATA_DIR", "./data")
+    return Definitions(
+        assets=load_assets_from_modules([econnect_assets, uk_assets]),
+        resources={
+            "econnect_api": EConnectApi(
+                base_url=environ.get("ECONNECT_API_URL", ECONNECT_DEFAULT_URL),
+                username=EnvVar("ECONNECT_USERNAME"),
+                password=EnvVar("ECONNECT_PASSWORD"),
+                business_partner=EnvVar("ECONNECT_BUSINESS_PARTNER"),
+            ),
+            "ncr_api": NcrApi(url=environ.get("NCR_API_URL", NCR_DEFAULT_URL)),
+            "data_dir": DataDir(path=data_dir),
+            "io_manager": ParquetTables(data_dir=data_dir),
+            "s3_bucket": S3Bucket(
+                bucket=EnvVar("PIPELINE_S3_BUCKET"), prefix=environ.get("PIPELINE_S3_PREFIX", "")
+            ),
+        },
+    )
+
+
+defs = build_definitions()

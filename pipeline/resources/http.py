@@ -106,7 +106,7 @@ class HttpClient:
         self.session.mount("https://", adapter)
 
     def get(
-        self, url: str, *, params: dict[str, object] | None = None, stream: bool = False
+        self, url: str, *, params: dict[str, str | int] | None = None, stream: bool = False
     ) -> requests.Response:
         """GET with retries; raises `UpstreamError` naming the URL for anything but a 2xx."""
         safe_url = redact_url(url)

@@ -8,9 +8,9 @@ from dagster import MetadataValue
 PREVIEW_ROWS = 10
 
 
-def table_metadata(frame: pd.DataFrame, *, index: bool = False) -> dict[str, object]:
+def table_metadata(frame: pd.DataFrame, *, index: bool = False) -> dict[str, MetadataValue]:
     preview = frame.head(PREVIEW_ROWS)
     return {
-        "dagster/row_count": len(frame),
+        "dagster/row_count": MetadataValue.int(len(frame)),
         "preview": MetadataValue.md(preview.to_markdown(index=index) if len(preview) else "_(empty)_"),
     }

@@ -21,7 +21,8 @@ class _ParquetTables(UPathIOManager):
         write_bytes_atomic(path, buffer.getvalue())  # type: ignore[arg-type]  # local UPath is a Path
 
     def load_from_path(self, context: InputContext, path: UPath) -> Any:
-        return pd.read_parquet(path)
+        with path.open("rb") as stream:
+            return pd.read_parquet(stream)
 
 
 class ParquetTables(ConfigurableIOManagerFactory):

@@ -49,11 +49,13 @@ def write_station_report(
     try:
         writer.table(VALUES_SHEET, VALUES_COLUMNS, _values_rows(stations))
         for field in REPORT_FIELDS:
-            rows = counts.loc[counts["field"] == field, ["value", "count"]].itertuples(index=False)
+            rows: Iterable[Sequence[object]] = counts.loc[
+                counts["field"] == field, ["value", "count"]
+            ].itertuples(index=False, name=None)
             if field == "installDate":
-                rows = ((parse_install_date(value), count) for value, count in rows)
+                rows = ((parse_install_date(str(value)), count) for value, count in rows)
             writer.table(f"{field}_count", [field, "count"], rows)
-        header = [pivot.index.name or "modelInfo", *map(str, pivot.columns)]
+        header = [str(pivot.index.name or "modelInfo"), *map(str, pivot.columns)]
         pivot_rows = ((model, *counts_) for model, *counts_ in pivot.itertuples(index=True))
         writer.table(PIVOT_SHEET, header, pivot_rows)
     finally:

@@ -18,7 +18,13 @@ def _write(tmp_path, records, **kwargs):
 
 def _records():
     records = [
-        {"id": "1", "modelInfo": "Alfen", "installDate": "2021-03-04T10:15:00+02:00", "type": "AC", "state": "OK"},
+        {
+            "id": "1",
+            "modelInfo": "Alfen",
+            "installDate": "2021-03-04T10:15:00+02:00",
+            "type": "AC",
+            "state": "OK",
+        },
         {"id": "2", "modelInfo": "ABB", "installDate": "bad date", "type": "DC", "state": "PLANNED"},
         {"id": "3", "modelInfo": None, "installDate": None, "type": None, "state": None},
     ]
@@ -50,7 +56,14 @@ def test_workbook_has_exactly_the_report_sheets(tmp_path):
 def test_values_sheet_cells_are_typed(tmp_path):
     path, _ = _write(tmp_path, _records())
     sheet = openpyxl.load_workbook(path)["values"]
-    assert [c.value for c in sheet[1]] == ["id", "modelInfo", "installDate", "installDate_raw", "type", "state"]
+    assert [c.value for c in sheet[1]] == [
+        "id",
+        "modelInfo",
+        "installDate",
+        "installDate_raw",
+        "type",
+        "state",
+    ]
     first, second, third = (list(r) for r in sheet.iter_rows(min_row=2, max_row=4))
     assert first[2].value == datetime(2021, 3, 4, 8, 15) and first[2].is_date
     assert first[3].value == "2021-03-04T10:15:00+02:00" and first[3].data_type == "s"
@@ -84,12 +97,18 @@ def test_status_pivot_counts_every_station(tmp_path):
 
 
 def test_rows_past_the_sheet_limit_continue_on_numbered_sheets(tmp_path):
-    records = [{"id": str(i), "modelInfo": "M", "installDate": None, "type": "AC", "state": "OK"} for i in range(7)]
+    records = [
+        {"id": str(i), "modelInfo": "M", "installDate": None, "type": "AC", "state": "OK"} for i in range(7)
+    ]
     path, rows = _write(tmp_path, records, max_rows_per_sheet=3)
     workbook = openpyxl.load_workbook(path)
     assert workbook.sheetnames[:4] == ["values", "values (2)", "values (3)", "values (4)"]
     assert rows["values"] == 2 and rows["values (4)"] == 1
-    ids = [r[0] for name in workbook.sheetnames[:4] for r in workbook[name].iter_rows(min_row=2, values_only=True)]
+    ids = [
+        r[0]
+        for name in workbook.sheetnames[:4]
+        for r in workbook[name].iter_rows(min_row=2, values_only=True)
+    ]
     assert ids == [str(i) for i in range(7)]
     assert all(workbook[name]["A1"].value == "id" for name in workbook.sheetnames[:4])
 

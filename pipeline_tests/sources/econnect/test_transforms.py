@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from pipeline.sources.econnect.schema import Stations, StationCounts
+from pipeline.sources.econnect.schema import StationCounts, Stations
 from pipeline.sources.econnect.transforms import (
     parse_install_date,
     state_by_model,

@@ -119,4 +119,7 @@ def test_csv_text_is_exact():
 
 def test_csv_of_no_devices_is_the_header_alone():
     counts = charger_model_counts(devices_from_records([]).table)
-    assert counts_csv(counts) == b"ChargeDeviceManufacturer,LocationType,ChargeDeviceModel,PostCode,MonthUpdated,Count\n"
+    assert (
+        counts_csv(counts)
+        == b"ChargeDeviceManufacturer,LocationType,ChargeDeviceModel,PostCode,MonthUpdated,Count\n"
+    )

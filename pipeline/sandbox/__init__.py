@@ -1,0 +1,127 @@
+"""Local sandbox: fake eConnect and NCR upstreams plus a local S3, wired together by ``Sandbox``.
+
+For the demo, integration tests and benchmarks only; production code never imports this package.
+``LocalS3`` (and with it moto) is imported lazily, so using just the data generators or the HTTP
+fakes stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
+from types import TracebackType
+from typing import TYPE_CHECKING, Self, TypeVar
+
+from pipeline.sandbox.data import make_registry, make_stations
+from pipeline.sandbox.servers import EConnectServer, Fault, NcrServer
+
+if TYPE_CHECKING:
+    from pipeline.sandbox.s3 import LocalS3
+
+__all__ = ["EConnectServer", "Fault", "NcrServer", "Sandbox", "make_registry", "make_stations"]
+
+# Sandbox-only fake credentials; printing or committing them is harmless.
+USERNAME = "sandbox"
+PASSWORD = "sandbox-secret"  # noqa: S105 - fake, sandbox-only
+BUSINESS_PARTNER = "BP-SANDBOX"
+
+_T = TypeVar("_T")
+
+
+class Sandbox:
+    """Both fake upstreams and a local S3 bucket, started together and stopped together.
+
+    ``env()`` gives every variable the pipeline reads to reach them; PIPELINE_DATA_DIR and
+    PIPELINE_S3_PREFIX are left to the caller because they are per run, not per sandbox.
+    """
+
+    def __init__(
+        self,
+        *,
+        stations: int = 1234,
+        devices: int = 2345,
+        latency_s: float = 0.0,
+        econnect_faults: Mapping[int, Sequence[Fault]] | None = None,
+        ncr_faults: Sequence[Fault] | None = None,
+        drift_after_page: int | None = None,
+    ) -> None:
+        self.stations: list[dict] = make_stations(stations)
+        self.registry: dict = make_registry(devices)
+        self._latency_s = latency_s
+        self._econnect_faults = econnect_faults
+        self._ncr_faults = ncr_faults
+        self._drift_after_page = drift_after_page
+        self._econnect: EConnectServer | None = None
+        self._ncr: NcrServer | None = None
+        self._s3: LocalS3 | None = None
+        self._stack: ExitStack | None = None
+
+    @property
+    def econnect(self) -> EConnectServer:
+        return _running(self._econnect)
+
+    @property
+    def ncr(self) -> NcrServer:
+        return _running(self._ncr)
+
+    @property
+    def s3(self) -> LocalS3:
+        return _running(self._s3)
+
+    def start(self) -> Self:
+        """Start all three; if one fails, the ones already running are stopped again."""
+        from pipeline.sandbox.s3 import LocalS3
+
+        if self._stack is not None:
+            return self
+        with ExitStack() as stack:
+            self._econnect = stack.enter_context(
+                EConnectServer(
+                    self.stations,
+                    USERNAME,
+                    PASSWORD,
+                    BUSINESS_PARTNER,
+                    latency_s=self._latency_s,
+                    faults=self._econnect_faults,
+                    drift_after_page=self._drift_after_page,
+                )
+            )
+            self._ncr = stack.enter_context(
+                NcrServer(self.registry, latency_s=self._latency_s, faults=self._ncr_faults)
+            )
+            self._s3 = stack.enter_context(LocalS3())
+            self._stack = stack.pop_all()
+        return self
+
+    def stop(self) -> None:
+        """Stop everything in reverse start order; safe to call twice."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            stack.close()
+        self._econnect = self._ncr = self._s3 = None
+
+    def env(self) -> dict[str, str]:
+        """Every variable the pipeline reads to reach the sandbox (upstreams, credentials, S3)."""
+        return {
+            "ECONNECT_API_URL": self.econnect.base_url,
+            "ECONNECT_USERNAME": self.econnect.username,
+            "ECONNECT_PASSWORD": self.econnect.password,
+            "ECONNECT_BUSINESS_PARTNER": self.econnect.business_partner,
+            "NCR_API_URL": self.ncr.url,
+            **self.s3.env(),
+        }
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def _running(component: _T | None) -> _T:
+    """The component, or a clear error when the sandbox has not been started."""
+    if component is None:
+        raise RuntimeError("Sandbox is not running; use it as a context manager")
+    return component

@@ -1,0 +1,108 @@
+"""The whole asset graph over real HTTP against the sandbox and a moto S3 server."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from dagster import DagsterInstance
+
+from pipeline.definitions import build_definitions
+from pipeline_tests.integration import expected
+
+PARTITION = "2026-01-15"
+SHEETS = ["values", "modelInfo_count", "installDate_count", "type_count", "state_count", "Status Pivot"]
+
+
+def materialise_everything(env):
+    defs = build_definitions(env)
+    job = defs.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(partition_key=PARTITION, instance=DagsterInstance.ephemeral())
+
+
+@pytest.fixture(scope="module")
+def run(sandbox_env):
+    result = materialise_everything(sandbox_env)
+    assert result.success
+    return result
+
+
+def test_raw_pages_are_stored_exactly_as_served(run, sandbox, sandbox_env):
+    raw = Path(sandbox_env["PIPELINE_DATA_DIR"]) / "raw" / "econnect" / PARTITION
+    pages = sorted(raw.iterdir())
+    assert [p.name for p in pages][:2] == ["page-000000.json", "page-000001.json"]
+    assert len(pages) == len(sandbox.stations) // 100 + 2  # 12 full pages, one partial, one empty
+    registry = (
+        Path(sandbox_env["PIPELINE_DATA_DIR"]) / "raw" / "uk_chargepoints" / PARTITION / "registry.json"
+    )
+    assert registry.read_bytes() == sandbox.ncr.body
+
+
+def test_workbook_counts_every_station_once(run, sandbox, sandbox_env):
+    path = (
+        Path(sandbox_env["PIPELINE_DATA_DIR"]) / "reports" / PARTITION / f"econnect_stations_{PARTITION}.xlsx"
+    )
+    workbook = openpyxl.load_workbook(path, read_only=True)
+    assert workbook.sheetnames == SHEETS
+    total = len(expected.latest_stations(sandbox.stations))
+    assert sum(1 for _ in workbook["values"].iter_rows(min_row=2)) == total
+    for field in ("modelInfo", "type", "state"):
+        rows = list(workbook[f"{field}_count"].iter_rows(min_row=2, values_only=True))
+        assert {value or "": count for value, count in rows} == expected.station_value_counts(
+            sandbox.stations, field
+        )
+    install_rows = list(workbook["installDate_count"].iter_rows(min_row=2, values_only=True))
+    assert sum(count for _, count in install_rows) == total
+    pivot = list(workbook["Status Pivot"].iter_rows(min_row=2, values_only=True))
+    assert sum(sum(row[1:]) for row in pivot) == total
+    models = {row[0] or "" for row in pivot}
+    assert models == set(expected.station_value_counts(sandbox.stations, "modelInfo"))
+
+
+def test_formula_like_model_names_are_text_cells(run, sandbox, sandbox_env):
+    path = (
+        Path(sandbox_env["PIPELINE_DATA_DIR"]) / "reports" / PARTITION / f"econnect_stations_{PARTITION}.xlsx"
+    )
+    sheet = openpyxl.load_workbook(path)["values"]
+    models = [row[1] for row in sheet.iter_rows(min_row=2)]
+    formula_like = [c for c in models if isinstance(c.value, str) and c.value[:1] in "=+@-"]
+    assert formula_like, "the sandbox data should contain formula-like model names"
+    assert {c.data_type for c in formula_like} == {"s"}
+
+
+def test_csv_on_s3_is_exactly_the_expected_text(run, sandbox, s3_client):
+    want = expected.uk_csv_text(sandbox.registry)
+    latest = s3_client.get_object(Bucket=sandbox.s3.bucket, Key="exports/charger_models_UK.csv")
+    dated = s3_client.get_object(Bucket=sandbox.s3.bucket, Key=f"exports/{PARTITION}/charger_models_UK.csv")
+    assert latest["Body"].read().decode("utf-8") == want
+    assert dated["Body"].read().decode("utf-8") == want
+    assert latest["ContentType"] == "text/csv"
+
+
+def test_metadata_shows_what_happened(run, sandbox):
+    pages = run.asset_materializations_for_node("econnect_station_pages")[0].metadata
+    assert pages["pages"].value == len(sandbox.stations) // 100 + 2
+    assert pages["records"].value == len(sandbox.stations)
+    stations = run.asset_materializations_for_node("econnect_stations")[0].metadata
+    assert stations["dagster/row_count"].value == len(expected.latest_stations(sandbox.stations))
+    devices = run.asset_materializations_for_node("uk_charge_devices")[0].metadata
+    assert devices["skipped_without_model"].value > 0
+
+
+def test_the_documented_cli_command_materialises_everything(sandbox_env, sandbox, s3_client, tmp_path):
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*"]
+    env = {**os.environ, **sandbox_env, "DAGSTER_HOME": str(tmp_path / "home")}
+    (tmp_path / "home").mkdir()
+    done = subprocess.run(
+        [*command, "--partition", PARTITION], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = (
+        Path(sandbox_env["PIPELINE_DATA_DIR"]) / "reports" / PARTITION / f"econnect_stations_{PARTITION}.xlsx"
+    )
+    assert openpyxl.load_workbook(report, read_only=True).sheetnames == SHEETS
+    body = s3_client.get_object(Bucket=sandbox.s3.bucket, Key="exports/charger_models_UK.csv")["Body"].read()
+    assert body.decode("utf-8") == expected.uk_csv_text(sandbox.registry)

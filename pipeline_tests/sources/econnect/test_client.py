@@ -1,0 +1,89 @@
+import json
+import re
+
+import pytest
+import responses
+
+from pipeline.resources.http import CredentialsRefusedError, HttpSettings, UpstreamError
+from pipeline.sources.econnect.client import EConnectApi
+
+BASE = "http://econnect.test"
+URL = f"{BASE}/masterdata/cpos/BP1/chargingstations"
+FAST = HttpSettings(max_retries=0, backoff_factor_s=0)
+
+
+def api(**overrides):
+    settings = {
+        "base_url": BASE,
+        "username": "u",
+        "password": "s3cret-pw",
+        "business_partner": "BP1",
+        "http": FAST,
+    }
+    return EConnectApi(**(settings | overrides))
+
+
+def page_body(ids, *, last=False, total_pages=1):
+    return json.dumps({"content": [{"id": i} for i in ids], "last": last, "totalPages": total_pages})
+
+
+def add_page(number, body, status=200):
+    responses.add(responses.GET, re.compile(rf"{URL}\?page={number}&size=100$"), body=body, status=status)
+
+
+@responses.activate
+def test_paging_stops_at_the_first_empty_page_not_at_last_or_total_pages():
+    add_page(0, page_body([1, 2], last=True, total_pages=1))  # the server under-reports
+    add_page(1, page_body([3]))
+    add_page(2, page_body([]))
+    pages = list(api().iter_pages())
+    assert [p.number for p in pages] == [0, 1, 2]
+    assert [len(p.content) for p in pages] == [2, 1, 0]
+    assert pages[0].body == page_body([1, 2], last=True, total_pages=1).encode()
+    assert len(responses.calls) == 3
+    assert responses.calls[0].request.headers["Authorization"].startswith("Basic ")
+
+
+@responses.activate
+def test_a_page_repeating_the_previous_one_fails_instead_of_looping():
+    add_page(0, page_body([1, 2]))
+    add_page(1, page_body([1, 2]))
+    with pytest.raises(UpstreamError, match=r"Page 1 of .* repeats page 0 exactly"):
+        list(api().iter_pages())
+
+
+@responses.activate
+def test_endless_paging_is_stopped_by_max_pages():
+    for number in range(4):
+        add_page(number, page_body([number]))
+    with pytest.raises(UpstreamError, match="still returned stations after 3 pages"):
+        list(api(max_pages=3).iter_pages())
+    assert len(responses.calls) == 4
+
+
+@responses.activate
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_credentials_fail_at_once_without_the_password(status):
+    add_page(0, '{"error": "unauthorized"}', status=status)
+    with pytest.raises(CredentialsRefusedError) as failure:
+        list(api(http=HttpSettings(max_retries=3)).iter_pages())
+    message = str(failure.value)
+    assert f"HTTP {status}" in message and URL in message and "ECONNECT_PASSWORD" in message
+    assert "s3cret-pw" not in message and "Basic" not in message
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [("<html>maintenance</html>", "is not valid JSON"), ('{"content": {"a": 1}}', "has no `content` list")],
+)
+def test_unusable_page_bodies_name_the_page(body, error):
+    add_page(0, page_body([1]))
+    add_page(1, body)
+    with pytest.raises(UpstreamError, match=rf"Page 1 of {re.escape(URL)} {re.escape(error)}"):
+        list(api().iter_pages())
+
+
+def test_password_is_not_in_the_resource_repr():
+    assert "s3cret-pw" not in repr(api())
