@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install demo test ui clean
+.PHONY: install demo test ui clean home
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -14,7 +14,14 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed
 
-demo: install
+# The repo's own Dagster instance: runs from `make demo` show up in `make ui`. No telemetry is sent.
+$(DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME)
+	printf 'telemetry:\n  enabled: false\n' > $@
+
+home: $(DAGSTER_HOME)/dagster.yaml
+
+demo: install home
 	$(PY) -m pipeline.sandbox.demo
 
 test: install
@@ -24,8 +31,7 @@ test: install
 	$(BIN)/bandit -q -c pyproject.toml -r pipeline
 	$(BIN)/pytest -q
 
-ui: install
-	mkdir -p $(DAGSTER_HOME)
+ui: install home
 	$(BIN)/dagster dev
 
 clean:

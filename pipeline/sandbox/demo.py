@@ -45,11 +45,10 @@ def main() -> int:
             "--partition",
             partition,
         ]
-        print(
-            f"Sandbox up: {len(sandbox.stations)} stations, {len(sandbox.registry['ChargeDevice'])} UK devices."
-        )
+        devices = len(sandbox.registry["ChargeDevice"])
+        print(f"Sandbox up: {len(sandbox.stations)} stations, {devices} UK devices.")
         print("Running:", " ".join(command), flush=True)
-        result = subprocess.run(command, env=env, cwd=REPO, check=False)  # nosec B603
+        result = subprocess.run(command, env=env, cwd=REPO, check=False)  # noqa: S603  # nosec B603: fixed argv, no shell
         if result.returncode != 0:
             print(f"\nThe materialisation failed (exit {result.returncode}); the run log is above.")
             return result.returncode
@@ -78,7 +77,7 @@ def _csv_head(endpoint: str, bucket: str, env: dict[str, str], lines: int = 4) -
         region_name=env["AWS_DEFAULT_REGION"],
     )
     body = client.get_object(Bucket=bucket, Key=CSV_KEY)["Body"].read().decode("utf-8")
-    return body.splitlines()[:lines] + [f"... ({body.count(chr(10))} lines)"]
+    return [*body.splitlines()[:lines], f"... ({body.count(chr(10))} lines)"]
 
 
 if __name__ == "__main__":
