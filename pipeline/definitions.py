@@ -17,6 +17,7 @@ from pipeline.resources.tables import ParquetTables
 from pipeline.sources.econnect import assets as econnect_assets
 from pipeline.sources.econnect.client import DEFAULT_API_URL as ECONNECT_DEFAULT_URL
 from pipeline.sources.econnect.client import EConnectApi
+from pipeline.sources.quality import QualitySettings
 from pipeline.sources.uk_chargepoints import assets as uk_assets
 from pipeline.sources.uk_chargepoints.client import DEFAULT_API_URL as NCR_DEFAULT_URL
 from pipeline.sources.uk_chargepoints.client import NcrApi
@@ -37,6 +38,9 @@ def build_definitions(environ: Mapping[str, str] = os.environ) -> Definitions:
             "ncr_api": NcrApi(url=environ.get("NCR_API_URL", NCR_DEFAULT_URL)),
             "data_dir": DataDir(path=data_dir),
             "io_manager": ParquetTables(data_dir=data_dir),
+            "quality": QualitySettings(
+                max_reject_share=float(environ.get("PIPELINE_MAX_REJECT_SHARE", "0.01"))
+            ),
             "s3_bucket": S3Bucket(
                 bucket=EnvVar("PIPELINE_S3_BUCKET"), prefix=environ.get("PIPELINE_S3_PREFIX", "")
             ),

@@ -1,21 +1,32 @@
 """The one HTTP client both upstreams share: retries, timeouts, redaction and request metrics.
 
-Paging strategies differ per source and live in each source's client; everything about *how* a single
-request is made (and retried, and logged) lives here, so both sources fail and recover the same way.
+Paging strategies differ per source and live in each source's client; everything about *how* one
+request is made, read, retried and logged lives here, so both sources fail and recover the same way.
+
+A request and the reading of its body are retried together (tenacity), because the faults real APIs
+show do not stop at the status line: a body cut off before its Content-Length, a 200 carrying an HTML
+error page, a read that times out halfway. Retry-After is honoured as a minimum wait (so `0` does not
+burn every attempt at once) and capped, so a hostile header cannot stall a run for hours.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from dagster import Config
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-RETRY_STATUSES = (429, 500, 502, 503, 504)
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+T = TypeVar("T")
 
 
 class HttpSettings(Config):
@@ -23,8 +34,8 @@ class HttpSettings(Config):
 
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 120.0
-    max_retries: int = 5
-    backoff_factor_s: float = 0.5
+    max_attempts: int = 6
+    backoff_initial_s: float = 1.0
     backoff_max_s: float = 60.0
     retry_after_max_s: float = 120.0
 
@@ -35,6 +46,17 @@ class UpstreamError(RuntimeError):
 
 class CredentialsRefusedError(UpstreamError):
     """401/403: retrying cannot help, so the run fails at once."""
+
+
+class InvalidBody(UpstreamError):
+    """A 2xx whose body is unusable (not JSON, wrong shape); retried a bounded number of times."""
+
+
+class _Transient(Exception):
+    def __init__(self, reason: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_s = retry_after_s
 
 
 def redact_url(url: str) -> str:
@@ -48,6 +70,22 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if absent or bad."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
 @dataclass
 class RequestStats:
     """Totals a source reports as asset metadata."""
@@ -55,7 +93,6 @@ class RequestStats:
     requests: int = 0
     retries: int = 0
     bytes_received: int = 0
-    statuses: dict[int, int] = field(default_factory=dict)
 
     def as_metadata(self) -> dict[str, int]:
         return {
@@ -66,7 +103,7 @@ class RequestStats:
 
 
 class HttpClient:
-    """A `requests.Session` with urllib3 retries and (connect, read) timeouts on every request."""
+    """A `requests.Session` with (connect, read) timeouts on every request and whole-exchange retries."""
 
     def __init__(
         self,
@@ -75,64 +112,100 @@ class HttpClient:
         auth: tuple[str, str] | None = None,
         refused_hint: str = "Check the credentials in the environment.",
         logger: logging.Logger | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._settings = settings
         self._refused_hint = refused_hint
         self._timeout = (settings.connect_timeout_s, settings.read_timeout_s)
         self._log = logger or logging.getLogger(__name__)
+        self._sleep = sleep
         self.stats = RequestStats()
         self.session = requests.Session()
         # Never let ~/.netrc or proxy variables inject credentials we did not ask for.
         self.session.trust_env = False
         self.session.auth = auth
-        self.session.headers["Accept"] = "application/json"
-        self.session.headers["User-Agent"] = "ev-insight-pipeline"
-        retry = Retry(
-            total=settings.max_retries,
-            connect=settings.max_retries,
-            read=settings.max_retries,
-            status=settings.max_retries,
-            other=0,
-            allowed_methods=frozenset({"GET", "HEAD"}),
-            status_forcelist=RETRY_STATUSES,
-            backoff_factor=settings.backoff_factor_s,
-            backoff_max=settings.backoff_max_s,
-            backoff_jitter=settings.backoff_factor_s,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-        )
-        adapter = HTTPAdapter(max_retries=retry)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session.headers.update({"Accept": "application/json", "User-Agent": "ev-insight-pipeline"})
 
-    def get(
-        self, url: str, *, params: dict[str, str | int] | None = None, stream: bool = False
-    ) -> requests.Response:
-        """GET with retries; raises `UpstreamError` naming the URL for anything but a 2xx."""
-        safe_url = redact_url(url)
+    def fetch(
+        self,
+        url: str,
+        read: Callable[[requests.Response], T],
+        *,
+        params: dict[str, str | int] | None = None,
+        what: str = "",
+    ) -> T:
+        """GET `url` and return `read(response)`; the request and the read are retried together.
+
+        `read` may raise `InvalidBody` for a body it cannot use. 401/403 raise `CredentialsRefusedError`
+        at once; other 4xx raise `UpstreamError` at once; transient faults are retried up to
+        `max_attempts` and then raise `UpstreamError` naming `what` and the URL.
+        """
+        label = f"{what} of {redact_url(url)}" if what else f"GET {redact_url(url)}"
+        retrying = Retrying(
+            stop=stop_after_attempt(self._settings.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Transient),
+            before_sleep=lambda state: self._before_sleep(state, label),
+            sleep=self._sleep,
+            reraise=True,
+        )
         try:
-            response = self.session.get(url, params=params, timeout=self._timeout, stream=stream)
-        except requests.RequestException as exc:
+            return retrying(self._attempt, url, params, read)
+        except _Transient as last:
             raise UpstreamError(
-                f"GET {safe_url} failed after {self._settings.max_retries} retries: {type(exc).__name__}. "
-                "Check that the API URL is right and reachable, then re-run the partition."
+                f"{label} failed {self._settings.max_attempts} times; last: {last.reason}. The upstream "
+                "may be down or throttling; re-run the partition later (nothing was replaced)."
             ) from None
+
+    def _attempt(
+        self, url: str, params: dict[str, str | int] | None, read: Callable[[requests.Response], T]
+    ) -> T:
+        try:
+            response = self.session.get(url, params=params, timeout=self._timeout, stream=True)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            self.stats.requests += 1
+            raise _Transient(f"{type(exc).__name__} before any answer") from None
         self.stats.requests += 1
-        history = getattr(response.raw, "retries", None)
-        if history is not None and history.history:
-            self.stats.retries += len(history.history)
-        self.stats.statuses[response.status_code] = self.stats.statuses.get(response.status_code, 0) + 1
-        if response.status_code in (401, 403):
-            response.close()
-            raise CredentialsRefusedError(
-                f"GET {redact_url(response.url)} was refused with HTTP {response.status_code}: the "
-                f"credentials were not accepted. {self._refused_hint}"
-            )
-        if not response.ok:
-            response.close()
-            raise UpstreamError(
-                f"GET {redact_url(response.url)} answered HTTP {response.status_code} {response.reason}"
-                f" after {self._settings.max_retries} retries. Re-run the partition later; if it persists, "
-                "check the upstream's status."
-            )
-        return response
+        with response:
+            status = response.status_code
+            if status in (401, 403):
+                raise CredentialsRefusedError(
+                    f"GET {redact_url(response.url)} was refused with HTTP {status}: the credentials were "
+                    f"not accepted. {self._refused_hint}"
+                )
+            if status in RETRY_STATUSES:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                raise _Transient(f"HTTP {status} {response.reason}", retry_after_s=retry_after)
+            if not response.ok:
+                raise UpstreamError(
+                    f"GET {redact_url(response.url)} answered HTTP {status} {response.reason}. This is not a "
+                    "temporary fault; check the URL and the API's documentation."
+                )
+            try:
+                return read(response)
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as exc:
+                raise _Transient(f"body broke off ({type(exc).__name__})") from None
+            except InvalidBody as exc:
+                raise _Transient(str(exc)) from None
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Exponential backoff with jitter; Retry-After raises it (never lowers it), within its cap."""
+        attempt = state.attempt_number
+        backoff = min(self._settings.backoff_max_s, self._settings.backoff_initial_s * 2 ** (attempt - 1))
+        wait = backoff * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not cryptography  # nosec B311
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _Transient) and error.retry_after_s is not None:
+            wait = max(wait, min(error.retry_after_s, self._settings.retry_after_max_s))
+        return wait
+
+    def _before_sleep(self, state: RetryCallState, label: str) -> None:
+        self.stats.retries += 1
+        error = state.outcome.exception() if state.outcome else None
+        reason = error.reason if isinstance(error, _Transient) else repr(error)
+        wait = state.next_action.sleep if state.next_action else 0.0
+        retry = f"{state.attempt_number}/{self._settings.max_attempts - 1}"
+        self._log.warning(f"{label}: {reason}; retry {retry} in {wait:.2f}s")

@@ -106,3 +106,11 @@ class S3Bucket(ConfigurableResource):
                 "PIPELINE_S3_BUCKET and the AWS credentials/endpoint of the default chain, then re-run."
             ) from exc
         return f"s3://{self.bucket}/{full_key}"
+
+    def get(self, key: str) -> bytes:
+        """The object at `{prefix}{key}` (used to verify what was uploaded)."""
+        full_key = f"{self.prefix}{key}"
+        try:
+            return boto3.client("s3").get_object(Bucket=self.bucket, Key=full_key)["Body"].read()
+        except (BotoCoreError, ClientError) as exc:
+            raise RuntimeError(f"Reading s3://{self.bucket}/{full_key} back failed: {exc}") from exc

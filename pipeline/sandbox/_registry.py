@@ -7,11 +7,12 @@ against that format and should meet its quirks in the sandbox first.
 
 from __future__ import annotations
 
+import copy
 import random
 from datetime import datetime
 
 from pipeline.sandbox import _vocab as v
-from pipeline.sandbox._draw import random_moment
+from pipeline.sandbox._draw import allot, random_moment, share
 
 Area = tuple[str, str, str, float, float]
 
@@ -34,6 +35,42 @@ def postcode_pool(rng: random.Random, size: int = _POOL_SIZE) -> list[tuple[str,
             seen.add(code)
             pool.append((code, area))
     return pool
+
+
+def registry_specials(rng: random.Random, unique: int) -> dict[str, dict[int, str]]:
+    """Per field, which device indices get which dirty value (rates as in ``data.make_registry``)."""
+    return {
+        "model": allot(
+            rng,
+            unique,
+            {
+                "none": share(unique, 0.04),
+                "empty": share(unique, 0.02),
+                **{f"awkward{i}": 1 for i in range(len(v.AWKWARD_MAKES))},
+            },
+        ),
+        "manufacturer": allot(rng, unique, {"none": share(unique, 0.03)}),
+        "location_type": allot(rng, unique, {"none": share(unique, 0.02)}),
+        "postcode": allot(
+            rng,
+            unique,
+            {
+                "none": share(unique, 0.02),
+                "empty": share(unique, 0.01),
+                "lower": share(unique, 0.04),
+                "nospace": share(unique, 0.04),
+                "spaced": share(unique, 0.03),
+            },
+        ),
+        "date_updated": allot(rng, unique, {"none": share(unique, 0.03)}),
+    }
+
+
+def add_duplicates(rng: random.Random, devices: list[dict], duplicates: int) -> None:
+    """Insert deep copies of ``duplicates`` distinct devices, each somewhere after its original."""
+    for original in [devices[i] for i in rng.sample(range(len(devices)), duplicates)]:
+        position = next(i for i, device in enumerate(devices) if device is original)
+        devices.insert(rng.randint(position + 1, len(devices)), copy.deepcopy(original))
 
 
 def build_device(
@@ -76,8 +113,15 @@ def build_device(
         "Connector": _connectors(rng, is_dc=is_dc),
         "DeviceOwner": owner,
         "DeviceController": dict(owner) if rng.random() < 0.8 else _organisation(rng),
-        "DeviceAccess": [],
         "DeviceNetworks": owner["OrganisationName"],
+        **_access(rng, location_type),
+    }
+
+
+def _access(rng: random.Random, location_type: str | None) -> dict:
+    """Status, fee and access flags; mostly constant in the real export, so mostly constant here."""
+    return {
+        "DeviceAccess": [],
         "ChargeDeviceStatus": "In service",
         "PublishStatus": "Published",
         "DeviceValidated": "0",

@@ -3,9 +3,10 @@
 A real HTTP endpoint rather than in-process mocking, so the pipeline talks to it through its ordinary
 boto3 configuration (``AWS_ENDPOINT_URL``) exactly as it would to AWS.
 
-Moto keeps its state per process, not per server: two LocalS3 instances alive at once in one process
-share buckets, and ``moto.mock_aws`` in the same process resets that state. Each LocalS3 therefore
-starts from an emptied bucket and deletes it on exit.
+Moto keeps its state per process, not per server: LocalS3 instances alive at once in one process share
+buckets (and ``moto.mock_aws`` in the same process resets that state). So a LocalS3 only deletes a bucket
+it created itself: a test starting a second sandbox next to a session-wide one joins the existing bucket,
+never wipes it. A bucket created here starts empty and is deleted (with its objects) on exit.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class LocalS3:
         self.region = region
         self._server: ThreadedMotoServer | None = None
         self._endpoint_url: str | None = None
+        self._owns_bucket = False
 
     @property
     def endpoint_url(self) -> str:
@@ -71,19 +73,21 @@ class LocalS3:
         host, port = server.get_host_and_port()
         self._endpoint_url = f"http://{host}:{port}"
         try:
-            self._create_empty_bucket()
+            self._owns_bucket = self._create_bucket()
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
-        """Delete the bucket (frees moto's in-process memory), stop the server and release the port."""
+        """Delete the bucket if we created it (frees moto's memory), stop the server, release the port."""
         server, self._server = self._server, None
         if server is None:
             return
-        with contextlib.suppress(BotoCoreError, ClientError):  # best effort: the server goes away anyway
-            self._empty_bucket(delete=True)
+        if self._owns_bucket:
+            self._owns_bucket = False
+            with contextlib.suppress(BotoCoreError, ClientError):  # best effort: the server goes anyway
+                self._delete_bucket()
         server.stop()
         # ThreadedMotoServer.stop() shuts the WSGI server down but does not close its listening socket.
         wsgi_server = getattr(server, "_server", None)
@@ -99,24 +103,24 @@ class LocalS3:
     ) -> None:
         self.stop()
 
-    def _create_empty_bucket(self) -> None:
-        """Create the bucket; if moto's shared state already has it, empty it instead."""
+    def _create_bucket(self) -> bool:
+        """Create the bucket; False if another LocalS3 in this process already has it (we then share it)."""
         s3 = self.client()
         config = {} if self.region == "us-east-1" else {"LocationConstraint": self.region}
         try:
             s3.create_bucket(Bucket=self.bucket, **({"CreateBucketConfiguration": config} if config else {}))
         except s3.exceptions.BucketAlreadyOwnedByYou:
-            self._empty_bucket(delete=False)
+            return False
+        return True
 
-    def _empty_bucket(self, *, delete: bool) -> None:
-        """Remove every object (and the bucket itself if ``delete``)."""
+    def _delete_bucket(self) -> None:
+        """Remove every object, then the bucket."""
         s3 = self.client()
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
             keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
             if keys:
                 s3.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
-        if delete:
-            s3.delete_bucket(Bucket=self.bucket)
+        s3.delete_bucket(Bucket=self.bucket)
 
 
 def _quiet_werkzeug() -> None:

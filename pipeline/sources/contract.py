@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from functools import cache
 
 import pandas as pd
 import pandera.pandas as pa
@@ -38,8 +39,11 @@ def rejects_frame(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=REJECT_COLUMNS, dtype=str)
 
 
+@cache
 def frame_type(model: type[pa.DataFrameModel]) -> DagsterType:
     """The Dagster type for a pandera model: the UI shows its columns and every output is validated.
+
+    Cached: Dagster requires one type object per name, and both sources share `Rejects`.
 
     dagster-pandera marks this function beta; the warning says nothing a reader of the UI needs.
     """

@@ -22,6 +22,11 @@ def materialise_everything(env):
     return job.execute_in_process(partition_key=PARTITION, instance=DagsterInstance.ephemeral())
 
 
+def metadata(run, asset):
+    [event] = [e for e in run.get_asset_materialization_events() if e.asset_key.to_user_string() == asset]
+    return event.step_materialization_data.materialization.metadata
+
+
 @pytest.fixture(scope="module")
 def run(sandbox_env):
     result = materialise_everything(sandbox_env)
@@ -82,13 +87,31 @@ def test_csv_on_s3_is_exactly_the_expected_text(run, sandbox, s3_client):
 
 
 def test_metadata_shows_what_happened(run, sandbox):
-    pages = run.asset_materializations_for_node("econnect_station_pages")[0].metadata
+    pages = metadata(run, "econnect_station_pages")
     assert pages["pages"].value == len(sandbox.stations) // 100 + 2
     assert pages["records"].value == len(sandbox.stations)
-    stations = run.asset_materializations_for_node("econnect_stations")[0].metadata
+    stations = metadata(run, "econnect_stations")
     assert stations["dagster/row_count"].value == len(expected.latest_stations(sandbox.stations))
-    devices = run.asset_materializations_for_node("uk_charge_devices")[0].metadata
+    devices = metadata(run, "uk_charge_devices")
     assert devices["skipped_without_model"].value > 0
+    csv = metadata(run, "uk_charger_models_csv")
+    assert csv["uri"].value == f"s3://{sandbox.s3.bucket}/exports/charger_models_UK.csv"
+
+
+def test_every_quality_check_ran_and_passed(run):
+    evaluations = {
+        (e.asset_key.to_user_string(), e.check_name): e.passed for e in run.get_asset_check_evaluations()
+    }
+    assert evaluations == {
+        ("econnect_stations", "ids_unique"): True,
+        ("econnect_station_rejects", "reject_share"): True,
+        ("econnect_station_counts", "sums_to_stations"): True,
+        ("econnect_state_by_model", "sums_to_stations"): True,
+        ("uk_charge_devices", "ids_unique"): True,
+        ("uk_charge_device_rejects", "reject_share"): True,
+        ("uk_charger_model_counts", "sums_to_devices"): True,
+        ("uk_charger_models_csv", "uploaded_total_equals_devices"): True,
+    }
 
 
 def test_the_documented_cli_command_materialises_everything(sandbox_env, sandbox, s3_client, tmp_path):

@@ -174,16 +174,39 @@ def test_sandbox_env_reaches_every_service():
         auth = (env["ECONNECT_USERNAME"], env["ECONNECT_PASSWORD"])
         assert requests.get(url, auth=auth, timeout=5).json()["totalElements"] == 30
         assert requests.get(env["NCR_API_URL"], timeout=5).json() == sandbox.registry
-        assert sandbox.s3.client().list_objects_v2(Bucket=env["PIPELINE_S3_BUCKET"])["KeyCount"] == 0
+        s3 = sandbox.s3.client()
+        s3.put_object(Bucket=env["PIPELINE_S3_BUCKET"], Key="sandbox-test/probe.txt", Body=b"probe")
+        assert s3.get_object(Bucket=env["PIPELINE_S3_BUCKET"], Key="sandbox-test/probe.txt")["Body"].read()
+        s3.delete_object(Bucket=env["PIPELINE_S3_BUCKET"], Key="sandbox-test/probe.txt")
+
+
+def test_a_second_local_s3_shares_but_never_deletes_the_bucket():
+    # Moto's state is per process: a test-local sandbox must not wipe a session-wide one's bucket.
+    def read(local: LocalS3) -> bytes:
+        return local.client().get_object(Bucket="shared-bucket", Key="keep.txt")["Body"].read()
+
+    with LocalS3(bucket="shared-bucket") as first:
+        first.client().put_object(Bucket="shared-bucket", Key="keep.txt", Body=b"keep")
+        with LocalS3(bucket="shared-bucket") as second:
+            assert read(second) == b"keep"
+        assert read(first) == b"keep"
+    with LocalS3(bucket="shared-bucket") as again:  # the owner deleted it on exit: a fresh, empty bucket
+        assert again.client().list_objects_v2(Bucket="shared-bucket")["KeyCount"] == 0
 
 
 def test_cli_prints_exports_and_stops_on_sigterm():
     command = [sys.executable, "-m", "pipeline.sandbox", "serve", "--stations", "5", "--devices", "5"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    with subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True) as process:
+    with subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
         assert process.stdout is not None
         lines = [process.stdout.readline() for _ in range(10)]
-        exports = dict(line.removeprefix("export ").strip().split("=", 1) for line in lines)
-        assert requests.get(exports["NCR_API_URL"], timeout=5).status_code == 200
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
+        try:
+            exports = dict(line.removeprefix("export ").strip().split("=", 1) for line in lines)
+            assert requests.get(exports["NCR_API_URL"], timeout=5).status_code == 200
+        finally:
+            process.send_signal(signal.SIGTERM)
+            rest, errors = process.communicate(timeout=30)
+        assert process.returncode == 0, (lines, rest, errors)
+        assert "sandbox stopped" in errors

@@ -5,16 +5,27 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, Output, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetOut,
+    MaterializeResult,
+    MetadataValue,
+    Output,
+    asset,
+    multi_asset,
+)
 
 from pipeline.orchestration.partitions import daily_snapshots
 from pipeline.resources.metadata import table_metadata
 from pipeline.resources.storage import DataDir, atomic_directory, atomic_path
-from pipeline.sources.contract import frame_type
+from pipeline.sources.contract import Rejects, frame_type
 from pipeline.sources.econnect import transforms
 from pipeline.sources.econnect.client import EConnectApi
 from pipeline.sources.econnect.report import write_station_report
-from pipeline.sources.econnect.schema import StationCounts, Stations
+from pipeline.sources.econnect.schema import REPORT_FIELDS, StationCounts, Stations
+from pipeline.sources.quality import QualitySettings, reject_share_check, totals_check, unique_ids_check
 
 GROUP = "econnect"
 RAW_SOURCE = "econnect"
@@ -64,30 +75,60 @@ def econnect_station_pages(
     )
 
 
-@asset(
+@multi_asset(
     group_name=GROUP,
     partitions_def=daily_snapshots,
     deps=[econnect_station_pages],
-    dagster_type=frame_type(Stations),
-    kinds={"pandas"},
+    outs={
+        "econnect_stations": AssetOut(
+            dagster_type=frame_type(Stations),
+            kinds={"pandas"},
+            description="One row per charging station (deduplicated by `id`), install date parsed to UTC.",
+        ),
+        "econnect_station_rejects": AssetOut(
+            dagster_type=frame_type(Rejects),
+            kinds={"pandas"},
+            description="Station records that broke the contract: page and item, reason, the record.",
+        ),
+    },
+    check_specs=[
+        AssetCheckSpec("ids_unique", asset="econnect_stations", blocking=True),
+        AssetCheckSpec(
+            "reject_share",
+            asset="econnect_station_rejects",
+            description="At most PIPELINE_MAX_REJECT_SHARE of the records may break the contract.",
+        ),
+    ],
 )
-def econnect_stations(context: AssetExecutionContext, data_dir: DataDir) -> Output[pd.DataFrame]:
-    """One row per charging station (deduplicated by `id`), with the install date parsed to UTC."""
+def econnect_clean_stations(
+    context: AssetExecutionContext, data_dir: DataDir, quality: QualitySettings
+) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
+    """Validate the stored pages against the station contract; keep each station id once."""
     pages = read_raw_pages(data_dir.raw_dir(RAW_SOURCE, context.partition_key))
-    stations, rejects = transforms.stations_from_pages(pages)
+    clean = transforms.stations_from_pages(pages)
+    stations, rejects = clean.table, clean.rejects
     if len(rejects):
         context.log.warning(
-            f"{len(rejects)} records broke the station contract; first: {rejects.iloc[0].to_dict()}"
+            f"{len(rejects)} station records broke the contract; first: {rejects.iloc[0].to_dict()}"
         )
-    return Output(
+    unparseable = int((stations["installDate"].isna() & (stations["installDate_raw"] != "")).sum())
+    yield Output(
         stations,
+        output_name="econnect_stations",
         metadata={
             **table_metadata(stations),
-            "rejected_records": len(rejects),
-            "unparseable_install_dates": int(
-                (stations["installDate"].isna() & (stations["installDate_raw"] != "")).sum()
-            ),
+            "records_received": clean.records,
+            "duplicate_records": clean.duplicates,
+            "unparseable_install_dates": unparseable,
         },
+    )
+    yield Output(rejects, output_name="econnect_station_rejects", metadata=table_metadata(rejects))
+    yield unique_ids_check("econnect_stations", stations["id"])
+    yield reject_share_check(
+        "econnect_station_rejects",
+        rejected=len(rejects),
+        received=clean.records,
+        limit=quality.max_reject_share,
     )
 
 
@@ -96,18 +137,34 @@ def econnect_stations(context: AssetExecutionContext, data_dir: DataDir) -> Outp
     partitions_def=daily_snapshots,
     dagster_type=frame_type(StationCounts),
     kinds={"pandas"},
+    check_specs=[AssetCheckSpec("sums_to_stations", asset="econnect_station_counts", blocking=True)],
 )
-def econnect_station_counts(econnect_stations: pd.DataFrame) -> Output[pd.DataFrame]:
+def econnect_station_counts(
+    econnect_stations: pd.DataFrame,
+) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
     """Stations per value of `modelInfo`, `installDate`, `type` and `state` (a missing value counts as '')."""
     counts = transforms.station_counts(econnect_stations)
-    return Output(counts, metadata=table_metadata(counts))
+    yield Output(counts, metadata=table_metadata(counts))
+    totals = {field: int(counts.loc[counts["field"] == field, "count"].sum()) for field in REPORT_FIELDS}
+    yield totals_check("econnect_station_counts", "sums_to_stations", totals, len(econnect_stations))
 
 
-@asset(group_name=GROUP, partitions_def=daily_snapshots, kinds={"pandas"})
-def econnect_state_by_model(econnect_stations: pd.DataFrame) -> Output[pd.DataFrame]:
+@asset(
+    group_name=GROUP,
+    partitions_def=daily_snapshots,
+    kinds={"pandas"},
+    check_specs=[AssetCheckSpec("sums_to_stations", asset="econnect_state_by_model", blocking=True)],
+)
+def econnect_state_by_model(
+    econnect_stations: pd.DataFrame,
+) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
     """Number of stations per charger model (rows) and lifecycle state (columns)."""
     pivot = transforms.state_by_model(econnect_stations)
-    return Output(pivot, metadata=table_metadata(pivot, index=True))
+    yield Output(pivot, metadata=table_metadata(pivot, index=True))
+    total = int(pivot.to_numpy().sum())
+    yield totals_check(
+        "econnect_state_by_model", "sums_to_stations", {"pivot": total}, len(econnect_stations)
+    )
 
 
 @asset(group_name=GROUP, partitions_def=daily_snapshots, kinds={"excel"})

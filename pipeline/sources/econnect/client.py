@@ -7,10 +7,11 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import requests
 from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import Field
 
-from pipeline.resources.http import HttpClient, HttpSettings, UpstreamError
+from pipeline.resources.http import HttpClient, HttpSettings, InvalidBody, UpstreamError
 
 DEFAULT_API_URL = "https://api.services-emobility.com"
 
@@ -76,19 +77,21 @@ class EConnectApi(ConfigurableResource):
         )
 
     def _fetch_page(self, client: HttpClient, url: str, number: int) -> Page:
-        response = client.get(url, params={"page": number, "size": self.page_size})
-        body = response.content
-        client.stats.bytes_received += len(body)
-        try:
-            document = json.loads(body)
-        except ValueError:
-            raise UpstreamError(
-                f"Page {number} of {url} is not valid JSON ({len(body)} bytes, starts {body[:60]!r})."
-            ) from None
-        content = document.get("content") if isinstance(document, dict) else None
-        if not isinstance(content, list):
-            raise UpstreamError(
-                f"Page {number} of {url} has no `content` list (got {type(content).__name__}); "
-                "the API's answer format changed or the URL points at another service."
-            )
-        return Page(number=number, body=body, content=content)
+        def read(response: requests.Response) -> Page:
+            body = response.content
+            client.stats.bytes_received += len(body)
+            return Page(number=number, body=body, content=_page_content(body))
+
+        return client.fetch(url, read, params={"page": number, "size": self.page_size}, what=f"page {number}")
+
+
+def _page_content(body: bytes) -> list[object]:
+    """The `content` list of a page body; `InvalidBody` (retried) when the body is not a page."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        raise InvalidBody(f"body is not valid JSON ({len(body)} bytes, starts {body[:60]!r})") from None
+    content = document.get("content") if isinstance(document, dict) else None
+    if not isinstance(content, list):
+        raise InvalidBody(f"body has no `content` list (got {type(content).__name__})")
+    return content

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -33,15 +34,30 @@ def parse_install_date(raw: str | None) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def stations_from_pages(pages: Iterable[tuple[int, Sequence[object]]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+@dataclass
+class CleanStations:
+    """The cleaned stations, the records that broke the contract, and how many records there were."""
+
+    table: pd.DataFrame
+    rejects: pd.DataFrame
+    records: int
+
+    @property
+    def duplicates(self) -> int:
+        return self.records - len(self.rejects) - len(self.table)
+
+
+def stations_from_pages(pages: Iterable[tuple[int, Sequence[object]]]) -> CleanStations:
     """Validate and dedupe records from `(page number, content)` pairs.
 
-    Returns `(stations, rejects)`. A station id seen on two pages (data changed while paging) is kept
-    once, with the values from the later page. Missing or null text fields become "".
+    A station id seen on two pages (data changed while paging) is kept once, with the values from the
+    later page. Missing or null text fields become "".
     """
     kept: dict[str, tuple[int, StationRecord]] = {}
     rejects: list[tuple[str, str, str]] = []
+    records = 0
     for page_number, content in pages:
+        records += len(content)
         for position, raw in enumerate(content):
             try:
                 record = StationRecord.model_validate(raw)
@@ -51,7 +67,7 @@ def stations_from_pages(pages: Iterable[tuple[int, Sequence[object]]]) -> tuple[
             station_id = str(record.id)
             kept.pop(station_id, None)  # re-insert so the table follows the order of the latest sighting
             kept[station_id] = (page_number, record)
-    return _stations_frame(kept), rejects_frame(rejects)
+    return CleanStations(table=_stations_frame(kept), rejects=rejects_frame(rejects), records=records)
 
 
 def _stations_frame(kept: dict[str, tuple[int, StationRecord]]) -> pd.DataFrame:

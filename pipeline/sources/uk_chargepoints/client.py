@@ -7,7 +7,7 @@ from pathlib import Path
 import requests
 from dagster import ConfigurableResource, get_dagster_logger
 
-from pipeline.resources.http import HttpClient, HttpSettings, UpstreamError, redact_url
+from pipeline.resources.http import HttpClient, HttpSettings, InvalidBody
 
 DEFAULT_API_URL = "https://chargepoints.dft.gov.uk/api/retrieve/registry/format/json"
 CHUNK_BYTES = 1 << 20
@@ -23,21 +23,21 @@ class NcrApi(ConfigurableResource):
         return HttpClient(self.http, logger=get_dagster_logger())
 
     def download(self, target: Path, client: HttpClient | None = None) -> int:
-        """Stream the registry into `target` (never whole in memory); return the bytes written."""
+        """Stream the registry into `target` (never whole in memory); return the bytes written.
+
+        A retry starts the file again from the beginning, so `target` never mixes two attempts.
+        """
         client = client or self.http_client()
-        response = client.get(self.url, stream=True)
-        written = 0
-        try:
+
+        def read(response: requests.Response) -> int:
+            written = 0
             with target.open("wb") as out:
                 for chunk in response.iter_content(CHUNK_BYTES):
+                    if not written and not chunk.lstrip().startswith(b"{"):
+                        raise InvalidBody(f"body is not a JSON document (starts {chunk[:60]!r})")
                     out.write(chunk)
                     written += len(chunk)
-        except requests.RequestException as exc:
-            raise UpstreamError(
-                f"The download of {redact_url(self.url)} broke off after {written} bytes "
-                f"({type(exc).__name__}). Re-run the partition; nothing was replaced."
-            ) from None
-        finally:
-            response.close()
-            client.stats.bytes_received += written
-        return written
+                    client.stats.bytes_received += len(chunk)
+            return written
+
+        return client.fetch(self.url, read, what="the registry download")

@@ -47,6 +47,7 @@ class Devices:
 
     table: pd.DataFrame
     rejects: pd.DataFrame
+    records: int
     without_model: int
     duplicates: int
 
@@ -71,6 +72,7 @@ def devices_from_records(records: Iterable[object]) -> Devices:
     return Devices(
         table=table.astype(str),
         rejects=rejects_frame(rejects),
+        records=seen,
         without_model=len(latest) - len(with_model),
         duplicates=seen - len(rejects) - len(latest),
     )
@@ -109,3 +111,9 @@ def counts_csv(counts: pd.DataFrame) -> bytes:
     writer.writerow(CSV_HEADER)
     writer.writerows(counts[list(CSV_HEADER)].itertuples(index=False, name=None))
     return buffer.getvalue().encode("utf-8")
+
+
+def csv_count_total(body: bytes) -> int:
+    """The sum of the `Count` column of a CSV written by `counts_csv` (read back to verify an upload)."""
+    rows = csv.DictReader(io.StringIO(body.decode("utf-8"), newline=""))
+    return sum(int(row["Count"]) for row in rows)

@@ -9,7 +9,7 @@ from pipeline.sources.econnect.client import EConnectApi
 
 BASE = "http://econnect.test"
 URL = f"{BASE}/masterdata/cpos/BP1/chargingstations"
-FAST = HttpSettings(max_retries=0, backoff_factor_s=0)
+FAST = HttpSettings(max_attempts=1)
 
 
 def api(**overrides):
@@ -66,7 +66,7 @@ def test_endless_paging_is_stopped_by_max_pages():
 def test_refused_credentials_fail_at_once_without_the_password(status):
     add_page(0, '{"error": "unauthorized"}', status=status)
     with pytest.raises(CredentialsRefusedError) as failure:
-        list(api(http=HttpSettings(max_retries=3)).iter_pages())
+        list(api(http=HttpSettings(max_attempts=4)).iter_pages())
     message = str(failure.value)
     assert f"HTTP {status}" in message and URL in message and "ECONNECT_PASSWORD" in message
     assert "s3cret-pw" not in message and "Basic" not in message
@@ -76,13 +76,21 @@ def test_refused_credentials_fail_at_once_without_the_password(status):
 @responses.activate
 @pytest.mark.parametrize(
     ("body", "error"),
-    [("<html>maintenance</html>", "is not valid JSON"), ('{"content": {"a": 1}}', "has no `content` list")],
+    [
+        ("<html>maintenance</html>", "body is not valid JSON"),
+        ('{"content": {"a": 1}}', "body has no `content` list"),
+    ],
 )
-def test_unusable_page_bodies_name_the_page(body, error):
+def test_unusable_page_bodies_are_retried_then_fail_naming_the_page(body, error):
     add_page(0, page_body([1]))
     add_page(1, body)
-    with pytest.raises(UpstreamError, match=rf"Page 1 of {re.escape(URL)} {re.escape(error)}"):
-        list(api().iter_pages())
+    client = api(http=HttpSettings(max_attempts=3)).http_client()
+    client._sleep = lambda seconds: None
+    with pytest.raises(
+        UpstreamError, match=rf"page 1 of {re.escape(URL)} failed 3 times; last: {re.escape(error)}"
+    ):
+        list(api().iter_pages(client))
+    assert len(responses.calls) == 1 + 3
 
 
 def test_password_is_not_in_the_resource_repr():

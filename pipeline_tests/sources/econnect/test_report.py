@@ -10,7 +10,7 @@ FORMULA_LIKE = ['=HYPERLINK("http://evil.example","x")', "+SUM(1,1)", "@cmd", "-
 
 
 def _write(tmp_path, records, **kwargs):
-    stations, _ = stations_from_pages([(0, records)])
+    stations = stations_from_pages([(0, records)]).table
     path = tmp_path / "report.xlsx"
     rows = write_station_report(path, stations, station_counts(stations), state_by_model(stations), **kwargs)
     return path, rows

@@ -44,7 +44,9 @@ def test_duplicate_station_across_pages_is_kept_once_with_the_later_values():
         (1, [station("A", state="OPERATIONAL"), station("C")]),
         (2, []),
     ]
-    stations, rejects = stations_from_pages(pages)
+    clean = stations_from_pages(pages)
+    stations, rejects = clean.table, clean.rejects
+    assert (clean.records, clean.duplicates) == (4, 1)
     assert list(stations["id"]) == ["B", "A", "C"]
     assert stations.set_index("id").loc["A", "state"] == "OPERATIONAL"
     assert stations.set_index("id").loc["A", "page"] == 1
@@ -53,7 +55,7 @@ def test_duplicate_station_across_pages_is_kept_once_with_the_later_values():
 
 def test_missing_and_null_text_fields_become_empty_strings():
     record = {"id": 7, "installDate": None}
-    stations, _ = stations_from_pages([(0, [record, station("X", model=None, type_=None, state=None)])])
+    stations = stations_from_pages([(0, [record, station("X", model=None, type_=None, state=None)])]).table
     assert stations.to_dict("records")[0] | {"installDate": None} == {
         "id": "7",
         "modelInfo": "",
@@ -69,7 +71,9 @@ def test_missing_and_null_text_fields_become_empty_strings():
 
 def test_records_breaking_the_contract_are_rejected_with_location_and_reason():
     pages = [(3, [station("ok"), {"modelInfo": "no id"}, "not a dict", station("bad", model=42)])]
-    stations, rejects = stations_from_pages(pages)
+    clean = stations_from_pages(pages)
+    stations, rejects = clean.table, clean.rejects
+    assert (clean.records, clean.duplicates) == (4, 0)
     assert list(stations["id"]) == ["ok"]
     assert list(rejects["location"]) == ["page 3, item 1", "page 3, item 2", "page 3, item 3"]
     assert rejects.loc[0, "reason"].startswith("id: Field required")
@@ -92,7 +96,7 @@ def _stations():
             ],
         )
     ]
-    return stations_from_pages(pages)[0]
+    return stations_from_pages(pages).table
 
 
 def test_counts_per_field_sum_to_station_total_and_treat_missing_as_empty():
@@ -125,7 +129,8 @@ def test_pivot_counts_stations_even_with_bad_or_missing_dates():
 
 
 def test_empty_snapshot_gives_empty_but_typed_tables():
-    stations, rejects = stations_from_pages([(0, [])])
+    clean = stations_from_pages([(0, [])])
+    stations, rejects = clean.table, clean.rejects
     Stations.validate(stations)
     assert len(stations) == 0 and len(rejects) == 0
     assert len(station_counts(stations)) == 0

@@ -17,8 +17,27 @@ def test_download_streams_the_document_unchanged(tmp_path):
 
 
 @responses.activate
-@pytest.mark.parametrize("status", [404, 500])
-def test_non_200_fails_with_status_and_url(tmp_path, status):
-    responses.add(responses.GET, URL, body="nope", status=status)
-    with pytest.raises(UpstreamError, match=rf"GET {URL} answered HTTP {status}"):
-        NcrApi(url=URL, http=HttpSettings(max_retries=0)).download(tmp_path / "registry.json")
+def test_a_client_error_fails_at_once_with_status_and_url(tmp_path):
+    responses.add(responses.GET, URL, body="nope", status=404)
+    with pytest.raises(UpstreamError, match=rf"GET {URL} answered HTTP 404 Not Found"):
+        NcrApi(url=URL).download(tmp_path / "registry.json")
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_server_error_is_retried_then_fails_with_status_and_url(tmp_path):
+    responses.add(responses.GET, URL, body="nope", status=500)
+    api = NcrApi(url=URL, http=HttpSettings(max_attempts=2, backoff_initial_s=0.001))
+    with pytest.raises(
+        UpstreamError, match=rf"the registry download of {URL} failed 2 times; last: HTTP 500"
+    ):
+        api.download(tmp_path / "registry.json")
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_an_html_page_with_status_200_is_not_stored_as_the_registry(tmp_path):
+    responses.add(responses.GET, URL, body="<html>maintenance</html>")
+    api = NcrApi(url=URL, http=HttpSettings(max_attempts=1))
+    with pytest.raises(UpstreamError, match="body is not a JSON document"):
+        api.download(tmp_path / "registry.json")
