@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from dagster import Definitions, EnvVar, load_assets_from_modules
 
+from pipeline.resources.http import HttpSettings
 from pipeline.resources.storage import DataDir, S3Bucket
 from pipeline.resources.tables import ParquetTables
 from pipeline.sources.econnect import assets as econnect_assets
@@ -23,9 +24,12 @@ from pipeline.sources.uk_chargepoints.client import DEFAULT_API_URL as NCR_DEFAU
 from pipeline.sources.uk_chargepoints.client import NcrApi
 
 
-def build_definitions(environ: Mapping[str, str] = os.environ) -> Definitions:
-    """Definitions for this environment. Tests call it with a sandbox environment."""
+def build_definitions(
+    environ: Mapping[str, str] = os.environ, *, http: HttpSettings | None = None
+) -> Definitions:
+    """Definitions for this environment. Tests call it with a sandbox environment and faster retries."""
     data_dir = environ.get("PIPELINE_DATA_DIR", "./data")
+    http = http or HttpSettings()
     return Definitions(
         assets=load_assets_from_modules([econnect_assets, uk_assets]),
         resources={
@@ -34,8 +38,9 @@ def build_definitions(environ: Mapping[str, str] = os.environ) -> Definitions:
                 username=EnvVar("ECONNECT_USERNAME"),
                 password=EnvVar("ECONNECT_PASSWORD"),
                 business_partner=EnvVar("ECONNECT_BUSINESS_PARTNER"),
+                http=http,
             ),
-            "ncr_api": NcrApi(url=environ.get("NCR_API_URL", NCR_DEFAULT_URL)),
+            "ncr_api": NcrApi(url=environ.get("NCR_API_URL", NCR_DEFAULT_URL), http=http),
             "data_dir": DataDir(path=data_dir),
             "io_manager": ParquetTables(data_dir=data_dir),
             "quality": QualitySettings(

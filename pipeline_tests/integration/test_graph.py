@@ -129,3 +129,12 @@ def test_the_documented_cli_command_materialises_everything(sandbox_env, sandbox
     assert openpyxl.load_workbook(report, read_only=True).sheetnames == SHEETS
     body = s3_client.get_object(Bucket=sandbox.s3.bucket, Key="exports/charger_models_UK.csv")["Body"].read()
     assert body.decode("utf-8") == expected.uk_csv_text(sandbox.registry)
+    # The partition was materialised before in this data dir: outputs are replaced, never appended to.
+    raw = Path(sandbox_env["PIPELINE_DATA_DIR"]) / "raw" / "econnect"
+    assert [p.name for p in raw.iterdir()] == [PARTITION]
+    assert len(list((raw / PARTITION).iterdir())) == len(sandbox.stations) // 100 + 2
+    keys = s3_client.list_objects_v2(Bucket=sandbox.s3.bucket, Prefix="exports/")["Contents"]
+    assert sorted(k["Key"] for k in keys) == [
+        f"exports/{PARTITION}/charger_models_UK.csv",
+        "exports/charger_models_UK.csv",
+    ]
