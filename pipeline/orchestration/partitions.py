@@ -1,7 +1,41 @@
 """The one partitioning every data asset shares: the UTC day a snapshot was taken."""
 
+from datetime import UTC, datetime
+
 from dagster import DailyPartitionsDefinition
 
 # end_offset=1 makes today's partition exist, so today's snapshot can be taken today (by default a
 # daily partition only exists once its day is over).
 daily_snapshots = DailyPartitionsDefinition(start_date="2025-01-01", end_offset=1, timezone="UTC")
+
+
+def today_key(now: datetime | None = None) -> str:
+    """Today's partition key: the UTC day, the only day the upstream APIs can be snapshotted for."""
+    return (now or datetime.now(UTC)).astimezone(UTC).date().isoformat()
+
+
+class SnapshotUnavailable(RuntimeError):
+    """A raw snapshot was asked for a day that cannot be fetched (past and never stored, or future)."""
+
+
+def must_fetch(partition_key: str, *, stored: bool, source: str, now: datetime | None = None) -> bool:
+    """Whether a raw asset fetches for `partition_key` (True) or reuses the stored snapshot (False).
+
+    The upstream APIs only serve the current state, so only today's partition is fetched. A past day is
+    re-derived from its stored snapshot; a past day with none fails at once rather than labelling
+    today's data with an old date.
+    """
+    today = today_key(now)
+    if partition_key == today:
+        return True
+    if partition_key < today and stored:
+        return False
+    if partition_key > today:
+        raise SnapshotUnavailable(
+            f"{partition_key} is in the future (today is {today} UTC); nothing to fetch."
+        )
+    raise SnapshotUnavailable(
+        f"No {source} snapshot was stored for {partition_key}, and the API serves only the current state, "
+        f"so that day cannot be fetched now (today is {today} UTC). Backfill derived assets only for days "
+        "with a stored raw snapshot; today's partition can be materialised at any time."
+    )

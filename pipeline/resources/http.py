@@ -132,6 +132,7 @@ class HttpClient:
         read: Callable[[requests.Response], T],
         *,
         params: dict[str, str | int] | None = None,
+        headers: dict[str, str] | None = None,
         what: str = "",
     ) -> T:
         """GET `url` and return `read(response)`; the request and the read are retried together.
@@ -150,7 +151,7 @@ class HttpClient:
             reraise=True,
         )
         try:
-            return retrying(self._attempt, url, params, read)
+            return retrying(self._attempt, url, read, params=params, headers=headers)
         except _Transient as last:
             raise UpstreamError(
                 f"{label} failed {self._settings.max_attempts} times; last: {last.reason}. The upstream "
@@ -158,10 +159,17 @@ class HttpClient:
             ) from None
 
     def _attempt(
-        self, url: str, params: dict[str, str | int] | None, read: Callable[[requests.Response], T]
+        self,
+        url: str,
+        read: Callable[[requests.Response], T],
+        *,
+        params: dict[str, str | int] | None,
+        headers: dict[str, str] | None,
     ) -> T:
         try:
-            response = self.session.get(url, params=params, timeout=self._timeout, stream=True)
+            response = self.session.get(
+                url, params=params, headers=headers, timeout=self._timeout, stream=True
+            )
         except (requests.ConnectionError, requests.Timeout) as exc:
             self.stats.requests += 1
             raise _Transient(f"{type(exc).__name__} before any answer") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import hashlib
 import hmac
 import json
 import math
@@ -18,6 +19,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
+from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -261,9 +263,15 @@ class NcrServer(Upstream):
         unsupported = [fault.kind for fault in faults or () if fault.kind == "repeat_previous_page"]
         if unsupported:
             raise ValueError("NcrServer serves a single document; 'repeat_previous_page' does not apply")
+        self._faults = _FaultQueue({None: list(faults or ())})
+        self.publish(document)
+
+    def publish(self, document: dict | bytes) -> None:
+        """Serve `document` from now on, with a new ETag and Last-Modified (the registry was updated)."""
         # Serialised once: a registry of many MB must not be re-encoded or copied per request.
         self.body = document if isinstance(document, bytes) else json.dumps(document).encode("utf-8")
-        self._faults = _FaultQueue({None: list(faults or ())})
+        self.etag = f'"{hashlib.sha256(self.body).hexdigest()[:20]}"'
+        self.last_modified = formatdate(time.time(), usegmt=True)
 
     @property
     def url(self) -> str:
@@ -280,4 +288,8 @@ class NcrServer(Upstream):
                 return replaced
             if fault.kind == "content_not_list":
                 return json_reply(200, {"Scheme": {"SchemeCode": "OCPI"}, "ChargeDevice": {"oops": 1}})
-        return Reply(200, self.body, truncate=fault is not None and fault.kind == "truncated_body")
+        if headers.get("If-None-Match") == self.etag:
+            return Reply(304, b"", headers={"ETag": self.etag})
+        validators = {"ETag": self.etag, "Last-Modified": self.last_modified}
+        truncate = fault is not None and fault.kind == "truncated_body"
+        return Reply(200, self.body, headers=validators, truncate=truncate)

@@ -10,11 +10,12 @@ import pytest
 from dagster import DagsterInstance, serialize_value
 
 from pipeline.definitions import build_definitions
+from pipeline.orchestration.partitions import today_key
 from pipeline.resources.http import HttpSettings
 from pipeline.sandbox import EConnectServer, Fault, NcrServer
 from pipeline.sandbox.data import make_registry, make_stations
 
-PARTITION = "2026-02-01"
+PARTITION = today_key()
 PASSWORD = "pw-7f3Qz!unique-in-this-test"
 FAST = HttpSettings(backoff_initial_s=0.01, backoff_max_s=0.05, retry_after_max_s=0.05, read_timeout_s=0.5)
 ECONNECT_FAULTS = {

@@ -10,9 +10,10 @@ import pytest
 from dagster import DagsterInstance
 
 from pipeline.definitions import build_definitions
+from pipeline.orchestration.partitions import today_key
 from pipeline_tests.integration import expected
 
-PARTITION = "2026-01-15"
+PARTITION = today_key()
 SHEETS = ["values", "modelInfo_count", "installDate_count", "type_count", "state_count", "Status Pivot"]
 
 

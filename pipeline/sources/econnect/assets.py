@@ -17,7 +17,7 @@ from dagster import (
     multi_asset,
 )
 
-from pipeline.orchestration.partitions import daily_snapshots
+from pipeline.orchestration.partitions import daily_snapshots, must_fetch
 from pipeline.resources.metadata import table_metadata
 from pipeline.resources.storage import DataDir, atomic_directory, atomic_path
 from pipeline.sources.contract import Rejects, frame_type
@@ -28,6 +28,8 @@ from pipeline.sources.econnect.schema import REPORT_FIELDS, StationCounts, Stati
 from pipeline.sources.quality import QualitySettings, reject_share_check, totals_check, unique_ids_check
 
 GROUP = "econnect"
+# Metadata key on econnect_station_pages that the change sensor compares the live API against.
+UPSTREAM_FINGERPRINT = "upstream_fingerprint"
 RAW_SOURCE = "econnect"
 
 
@@ -57,19 +59,33 @@ def econnect_station_pages(
     arrives and swapped into place only when the last (empty) page has been read.
     """
     target = data_dir.raw_dir(RAW_SOURCE, context.partition_key)
+    if not must_fetch(context.partition_key, stored=target.is_dir(), source="eConnect"):
+        pages = list(read_raw_pages(target))
+        context.log.info(f"{context.partition_key} is a past day: reusing its stored snapshot, no HTTP call")
+        return MaterializeResult(
+            metadata={
+                "pages": len(pages),
+                "records": sum(len(content) for _, content in pages),
+                "reused_stored_snapshot": True,
+                "path": MetadataValue.path(str(target)),
+            }
+        )
     client = econnect_api.http_client()
-    pages = records = 0
+    pages_written = records = 0
+    fingerprint = ""
     with atomic_directory(target) as staging:
         for page in econnect_api.iter_pages(client):
             page_file(staging, page.number).write_bytes(page.body)
-            pages += 1
+            fingerprint = fingerprint or page.fingerprint()
+            pages_written += 1
             records += len(page.content)
-    context.log.info(f"Fetched {pages} pages ({records} records) from {econnect_api.stations_url()}")
+    context.log.info(f"Fetched {pages_written} pages ({records} records) from {econnect_api.stations_url()}")
     return MaterializeResult(
         metadata={
-            "pages": pages,
+            "pages": pages_written,
             "records": records,
             **client.stats.as_metadata(),
+            UPSTREAM_FINGERPRINT: fingerprint,
             "path": MetadataValue.path(str(target)),
         }
     )

@@ -23,6 +23,12 @@ class Page:
     number: int
     body: bytes
     content: list[object]
+    total_elements: int | None = None
+
+    def fingerprint(self) -> str:
+        """`totalElements` plus a hash of the content: changes when the fleet changes (page 0 suffices)."""
+        digest = hashlib.sha256(json.dumps(self.content, sort_keys=True).encode()).hexdigest()[:16]
+        return f"{self.total_elements}:{digest}"
 
 
 class EConnectApi(ConfigurableResource):
@@ -68,6 +74,11 @@ class EConnectApi(ConfigurableResource):
             "that large, raise `max_pages` on the econnect_api resource."
         )
 
+    def fingerprint(self) -> str:
+        """A cheap change detector for sensors: page 0's fingerprint (one request)."""
+        client = self.http_client()
+        return self._fetch_page(client, self.stations_url(), 0).fingerprint()
+
     def http_client(self) -> HttpClient:
         return HttpClient(
             self.http,
@@ -80,13 +91,20 @@ class EConnectApi(ConfigurableResource):
         def read(response: requests.Response) -> Page:
             body = response.content
             client.stats.bytes_received += len(body)
-            return Page(number=number, body=body, content=_page_content(body))
+            document = _page_document(body)
+            total = document.get("totalElements")
+            return Page(
+                number=number,
+                body=body,
+                content=document["content"],
+                total_elements=total if isinstance(total, int) else None,
+            )
 
         return client.fetch(url, read, params={"page": number, "size": self.page_size}, what=f"page {number}")
 
 
-def _page_content(body: bytes) -> list[object]:
-    """The `content` list of a page body; `InvalidBody` (retried) when the body is not a page."""
+def _page_document(body: bytes) -> dict:
+    """A page body parsed; `InvalidBody` (retried) when it is not a page with a `content` list."""
     try:
         document = json.loads(body)
     except ValueError:
@@ -94,4 +112,4 @@ def _page_content(body: bytes) -> list[object]:
     content = document.get("content") if isinstance(document, dict) else None
     if not isinstance(content, list):
         raise InvalidBody(f"body has no `content` list (got {type(content).__name__})")
-    return content
+    return document

@@ -17,7 +17,7 @@ from dagster import (
     multi_asset,
 )
 
-from pipeline.orchestration.partitions import daily_snapshots
+from pipeline.orchestration.partitions import daily_snapshots, must_fetch
 from pipeline.resources.metadata import table_metadata
 from pipeline.resources.storage import DataDir, S3Bucket, atomic_path
 from pipeline.sources.contract import Rejects, frame_type
@@ -29,6 +29,8 @@ from pipeline.sources.uk_chargepoints.schema import ChargeDevices, ChargerModelC
 GROUP = "uk_chargepoints"
 RAW_SOURCE = "uk_chargepoints"
 CSV_NAME = "charger_models_UK.csv"
+# Metadata key on uk_registry_snapshot: the ETag/Last-Modified the change sensor sends back.
+UPSTREAM_VALIDATORS = "upstream_validators"
 
 
 def registry_file(data_dir: DataDir, partition: str) -> Path:
@@ -62,11 +64,25 @@ def uk_registry_snapshot(
     once the download is complete.
     """
     target = registry_file(data_dir, context.partition_key)
+    if not must_fetch(context.partition_key, stored=target.is_file(), source="UK registry"):
+        context.log.info(f"{context.partition_key} is a past day: reusing its stored snapshot, no HTTP call")
+        return MaterializeResult(
+            metadata={
+                "bytes": target.stat().st_size,
+                "reused_stored_snapshot": True,
+                "path": MetadataValue.path(str(target)),
+            }
+        )
     client = ncr_api.http_client()
     with atomic_path(target) as tmp:
-        size = ncr_api.download(tmp, client)
+        download = ncr_api.download(tmp, client)
     return MaterializeResult(
-        metadata={**client.stats.as_metadata(), "bytes": size, "path": MetadataValue.path(str(target))}
+        metadata={
+            **client.stats.as_metadata(),
+            "bytes": download.bytes,
+            UPSTREAM_VALIDATORS: MetadataValue.json(download.validators),
+            "path": MetadataValue.path(str(target)),
+        }
     )
 
 

@@ -12,7 +12,7 @@ def test_download_streams_the_document_unchanged(tmp_path):
     body = b'{"Scheme": {"SchemeCode": "X"}, "ChargeDevice": [{"ChargeDeviceId": "a"}]}'
     responses.add(responses.GET, URL, body=body)
     target = tmp_path / "registry.json"
-    assert NcrApi(url=URL).download(target) == len(body)
+    assert NcrApi(url=URL).download(target).bytes == len(body)
     assert target.read_bytes() == body
 
 
