@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from dagster import DailyPartitionsDefinition
+from dagster import BackfillPolicy, DailyPartitionsDefinition
 
 # end_offset=1 makes today's partition exist, so today's snapshot can be taken today (by default a
 # daily partition only exists once its day is over).
@@ -39,3 +39,8 @@ def must_fetch(partition_key: str, *, stored: bool, source: str, now: datetime |
         f"so that day cannot be fetched now (today is {today} UTC). Backfill derived assets only for days "
         "with a stored raw snapshot; today's partition can be materialised at any time."
     )
+
+
+# Each day is derived from its own raw snapshot, so a backfill launches one run per day: a failed day
+# is retried alone, and runs queue behind the instance's concurrency limits instead of one giant step.
+one_run_per_day = BackfillPolicy.multi_run(max_partitions_per_run=1)

@@ -104,6 +104,8 @@ def test_every_quality_check_ran_and_passed(run):
         (e.asset_key.to_user_string(), e.check_name): e.passed for e in run.get_asset_check_evaluations()
     }
     assert evaluations == {
+        ("econnect_station_pages", "snapshot_fresh"): True,
+        ("uk_registry_snapshot", "snapshot_fresh"): True,
         ("econnect_stations", "ids_unique"): True,
         ("econnect_station_rejects", "reject_share"): True,
         ("econnect_station_counts", "sums_to_stations"): True,

@@ -17,7 +17,7 @@ from dagster import (
     multi_asset,
 )
 
-from pipeline.orchestration.partitions import daily_snapshots, must_fetch
+from pipeline.orchestration.partitions import daily_snapshots, must_fetch, one_run_per_day
 from pipeline.resources.metadata import table_metadata
 from pipeline.resources.storage import DataDir, atomic_directory, atomic_path
 from pipeline.sources.contract import Rejects, frame_type
@@ -31,6 +31,8 @@ GROUP = "econnect"
 # Metadata key on econnect_station_pages that the change sensor compares the live API against.
 UPSTREAM_FINGERPRINT = "upstream_fingerprint"
 RAW_SOURCE = "econnect"
+# At most one run at a time calls the eConnect API (the instance sets every pool's limit to 1).
+POOL = "econnect_api"
 
 
 def page_file(directory: Path, number: int) -> Path:
@@ -49,7 +51,13 @@ def read_raw_pages(directory: Path) -> Iterator[tuple[int, list[object]]]:
         yield number, json.loads(path.read_bytes())["content"]
 
 
-@asset(group_name=GROUP, partitions_def=daily_snapshots, kinds={"api", "json"})
+@asset(
+    group_name=GROUP,
+    partitions_def=daily_snapshots,
+    backfill_policy=one_run_per_day,
+    kinds={"api", "json"},
+    pool=POOL,
+)
 def econnect_station_pages(
     context: AssetExecutionContext, econnect_api: EConnectApi, data_dir: DataDir
 ) -> MaterializeResult:
@@ -94,6 +102,7 @@ def econnect_station_pages(
 @multi_asset(
     group_name=GROUP,
     partitions_def=daily_snapshots,
+    backfill_policy=one_run_per_day,
     deps=[econnect_station_pages],
     outs={
         "econnect_stations": AssetOut(
@@ -151,6 +160,7 @@ def econnect_clean_stations(
 @asset(
     group_name=GROUP,
     partitions_def=daily_snapshots,
+    backfill_policy=one_run_per_day,
     dagster_type=frame_type(StationCounts),
     kinds={"pandas"},
     check_specs=[AssetCheckSpec("sums_to_stations", asset="econnect_station_counts", blocking=True)],
@@ -168,6 +178,7 @@ def econnect_station_counts(
 @asset(
     group_name=GROUP,
     partitions_def=daily_snapshots,
+    backfill_policy=one_run_per_day,
     kinds={"pandas"},
     check_specs=[AssetCheckSpec("sums_to_stations", asset="econnect_state_by_model", blocking=True)],
 )
@@ -183,7 +194,7 @@ def econnect_state_by_model(
     )
 
 
-@asset(group_name=GROUP, partitions_def=daily_snapshots, kinds={"excel"})
+@asset(group_name=GROUP, partitions_def=daily_snapshots, backfill_policy=one_run_per_day, kinds={"excel"})
 def econnect_station_report(
     context: AssetExecutionContext,
     data_dir: DataDir,

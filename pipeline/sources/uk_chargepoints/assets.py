@@ -17,7 +17,7 @@ from dagster import (
     multi_asset,
 )
 
-from pipeline.orchestration.partitions import daily_snapshots, must_fetch
+from pipeline.orchestration.partitions import daily_snapshots, must_fetch, one_run_per_day
 from pipeline.resources.metadata import table_metadata
 from pipeline.resources.storage import DataDir, S3Bucket, atomic_path
 from pipeline.sources.contract import Rejects, frame_type
@@ -28,6 +28,8 @@ from pipeline.sources.uk_chargepoints.schema import ChargeDevices, ChargerModelC
 
 GROUP = "uk_chargepoints"
 RAW_SOURCE = "uk_chargepoints"
+# At most one run at a time downloads the registry (the instance sets every pool's limit to 1).
+POOL = "ncr_api"
 CSV_NAME = "charger_models_UK.csv"
 # Metadata key on uk_registry_snapshot: the ETag/Last-Modified the change sensor sends back.
 UPSTREAM_VALIDATORS = "upstream_validators"
@@ -54,7 +56,13 @@ def read_charge_devices(path: Path) -> Iterator[object]:
         yield from ijson.items(stream, "ChargeDevice.item", use_float=True)
 
 
-@asset(group_name=GROUP, partitions_def=daily_snapshots, kinds={"api", "json"})
+@asset(
+    group_name=GROUP,
+    partitions_def=daily_snapshots,
+    backfill_policy=one_run_per_day,
+    kinds={"api", "json"},
+    pool=POOL,
+)
 def uk_registry_snapshot(
     context: AssetExecutionContext, ncr_api: NcrApi, data_dir: DataDir
 ) -> MaterializeResult:
@@ -89,6 +97,7 @@ def uk_registry_snapshot(
 @multi_asset(
     group_name=GROUP,
     partitions_def=daily_snapshots,
+    backfill_policy=one_run_per_day,
     deps=[uk_registry_snapshot],
     outs={
         "uk_charge_devices": AssetOut(
@@ -146,6 +155,7 @@ def uk_clean_charge_devices(
 @asset(
     group_name=GROUP,
     partitions_def=daily_snapshots,
+    backfill_policy=one_run_per_day,
     dagster_type=frame_type(ChargerModelCounts),
     kinds={"pandas"},
     check_specs=[AssetCheckSpec("sums_to_devices", asset="uk_charger_model_counts", blocking=True)],
@@ -163,6 +173,7 @@ def uk_charger_model_counts(
 @asset(
     group_name=GROUP,
     partitions_def=daily_snapshots,
+    backfill_policy=one_run_per_day,
     kinds={"s3", "csv"},
     check_specs=[
         AssetCheckSpec(

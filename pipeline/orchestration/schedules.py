@@ -1,0 +1,90 @@
+"""The daily snapshot schedule and the freshness watch."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    AssetSelection,
+    DefaultScheduleStatus,
+    MetadataValue,
+    RunRequest,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    define_asset_job,
+    multi_asset_check,
+    schedule,
+)
+
+from pipeline.orchestration.partitions import today_key
+from pipeline.orchestration.settings import OrchestrationSettings
+
+RAW_ASSETS = [AssetKey("econnect_station_pages"), AssetKey("uk_registry_snapshot")]
+MAX_SNAPSHOT_AGE = timedelta(hours=26)
+
+raw_snapshots_job = define_asset_job(
+    "raw_snapshots",
+    selection=AssetSelection.assets(*RAW_ASSETS),
+    description="Today's raw snapshot of both upstreams; everything downstream follows by automation.",
+)
+
+
+def build_snapshot_schedule(settings: OrchestrationSettings) -> ScheduleDefinition:
+    @schedule(
+        name="daily_raw_snapshots",
+        job=raw_snapshots_job,
+        cron_schedule=settings.snapshot_cron,
+        execution_timezone=settings.timezone,
+        default_status=DefaultScheduleStatus.RUNNING,
+        description="Takes today's (UTC) raw snapshot of both upstreams.",
+    )
+    def daily_raw_snapshots(context: ScheduleEvaluationContext) -> RunRequest:
+        tick = context.scheduled_execution_time or datetime.now(UTC)
+        partition = today_key(tick)
+        return RunRequest(run_key=f"snapshot-{partition}", partition_key=partition)
+
+    return daily_raw_snapshots
+
+
+@multi_asset_check(
+    specs=[
+        AssetCheckSpec(
+            "snapshot_fresh", asset=key, description="The latest snapshot is at most 26 hours old."
+        )
+        for key in RAW_ASSETS
+    ],
+)
+def raw_snapshot_freshness(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
+    """Flags a raw asset whose latest materialisation (of any day) is older than 26 hours."""
+    now = datetime.now(UTC)
+    for key in RAW_ASSETS:
+        event = context.instance.get_latest_materialization_event(key)
+        age = now - datetime.fromtimestamp(event.timestamp, UTC) if event else None
+        yield AssetCheckResult(
+            asset_key=key,
+            check_name="snapshot_fresh",
+            passed=age is not None and age <= MAX_SNAPSHOT_AGE,
+            severity=AssetCheckSeverity.WARN,
+            description="Never materialised." if age is None else f"Latest snapshot is {age} old.",
+            metadata={
+                "age_hours": MetadataValue.float(round(age.total_seconds() / 3600, 2)) if age else None,
+                "max_age_hours": MAX_SNAPSHOT_AGE.total_seconds() / 3600,
+            },
+        )
+
+
+freshness_job = define_asset_job(
+    "snapshot_freshness", selection=AssetSelection.checks(raw_snapshot_freshness)
+)
+
+freshness_schedule = ScheduleDefinition(
+    name="hourly_freshness_check",
+    job=freshness_job,
+    cron_schedule="17 * * * *",
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Every hour: warns when a source's latest raw snapshot is older than 26 hours.",
+)
