@@ -1,8 +1,9 @@
 """The one partitioning every data asset shares: the UTC day a snapshot was taken."""
 
+import warnings
 from datetime import UTC, datetime
 
-from dagster import BackfillPolicy, DailyPartitionsDefinition
+from dagster import BackfillPolicy, BetaWarning, DailyPartitionsDefinition
 
 # end_offset=1 makes today's partition exist, so today's snapshot can be taken today (by default a
 # daily partition only exists once its day is over).
@@ -40,6 +41,10 @@ def must_fetch(partition_key: str, *, stored: bool, source: str, now: datetime |
         "with a stored raw snapshot; today's partition can be materialised at any time."
     )
 
+
+# `backfill_policy` is marked beta in Dagster 1.13; the warning would repeat for every asset on every load
+# of the code location and says nothing an operator can act on.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=BetaWarning)
 
 # Each day is derived from its own raw snapshot, so a backfill launches one run per day: a failed day
 # is retried alone, and runs queue behind the instance's concurrency limits instead of one giant step.
