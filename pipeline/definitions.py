@@ -27,10 +27,12 @@ from pipeline.resources.http import HttpSettings
 from pipeline.resources.storage import DataDir, S3Bucket
 from pipeline.resources.tables import ParquetTables
 from pipeline.sources.econnect import assets as econnect_assets
+from pipeline.sources.econnect import history as econnect_history
 from pipeline.sources.econnect.client import DEFAULT_API_URL as ECONNECT_DEFAULT_URL
 from pipeline.sources.econnect.client import EConnectApi
 from pipeline.sources.quality import QualitySettings
 from pipeline.sources.uk_chargepoints import assets as uk_assets
+from pipeline.sources.uk_chargepoints import history as uk_history
 from pipeline.sources.uk_chargepoints.client import DEFAULT_API_URL as NCR_DEFAULT_URL
 from pipeline.sources.uk_chargepoints.client import NcrApi
 
@@ -40,7 +42,7 @@ def build_definitions(
 ) -> Definitions:
     """Definitions for this environment. Tests call it with a sandbox environment and faster retries."""
     settings = OrchestrationSettings.from_env(environ)
-    assets = load_assets_from_modules([econnect_assets, uk_assets])
+    assets = load_assets_from_modules([econnect_assets, econnect_history, uk_assets, uk_history])
     return Definitions(
         assets=with_automation(assets, settings),  # type: ignore[arg-type]
         asset_checks=[raw_snapshot_freshness],

@@ -20,6 +20,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from dagster import ConfigurableResource
 
+TABLES_DIR = "tables"  # shared with the IO manager, so history assets can read past partitions
+
 
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
@@ -70,6 +72,15 @@ class DataDir(ConfigurableResource):
     def raw_dir(self, source: str, partition: str) -> Path:
         """The raw zone for one source and day: exactly what the upstream returned."""
         return self.root / "raw" / source / partition
+
+    def table_path(self, asset: str, partition: str) -> Path:
+        """Where the IO manager (`ParquetTables`) keeps one partition of a table asset."""
+        return self.root / TABLES_DIR / asset / f"{partition}.parquet"
+
+    def stored_partitions(self, asset: str, *, up_to: str) -> dict[str, Path]:
+        """Every stored partition of a table asset up to and including `up_to`, by day."""
+        paths = sorted((self.root / TABLES_DIR / asset).glob("*.parquet"))
+        return {path.stem: path for path in paths if path.stem <= up_to}
 
     def report_path(self, name: str, partition: str, suffix: str) -> Path:
         return self.root / "reports" / partition / f"{name}_{partition}{suffix}"

@@ -9,7 +9,7 @@ import pandas as pd
 from dagster import ConfigurableIOManagerFactory, InputContext, OutputContext, UPathIOManager
 from upath import UPath
 
-from pipeline.resources.storage import write_bytes_atomic
+from pipeline.resources.storage import TABLES_DIR, write_bytes_atomic
 
 
 class _ParquetTables(UPathIOManager):
@@ -31,4 +31,4 @@ class ParquetTables(ConfigurableIOManagerFactory):
     data_dir: str = "./data"
 
     def create_io_manager(self, context: Any) -> UPathIOManager:
-        return _ParquetTables(base_path=UPath(self.data_dir).absolute() / "tables")
+        return _ParquetTables(base_path=UPath(self.data_dir).absolute() / TABLES_DIR)

@@ -14,7 +14,16 @@ from pipeline.orchestration.partitions import today_key
 from pipeline_tests.integration import expected
 
 PARTITION = today_key()
-SHEETS = ["values", "modelInfo_count", "installDate_count", "type_count", "state_count", "Status Pivot"]
+SHEETS = [
+    "values",
+    "modelInfo_count",
+    "installDate_count",
+    "type_count",
+    "state_count",
+    "Status Pivot",
+    "State History",
+    "Week over Week",
+]
 
 
 def materialise_everything(env):

@@ -201,15 +201,25 @@ def econnect_station_report(
     econnect_stations: pd.DataFrame,
     econnect_station_counts: pd.DataFrame,
     econnect_state_by_model: pd.DataFrame,
+    econnect_state_history: pd.DataFrame,
+    econnect_model_state_changes: pd.DataFrame,
 ) -> MaterializeResult:
-    """The stations workbook: `values`, one `<field>_count` sheet per field, and `Status Pivot`.
+    """The stations workbook: `values`, one `<field>_count` sheet per field, `Status Pivot`, then
+    `State History` (stations per state per stored day) and `Week over Week` (state changes per model).
 
     Written to `{PIPELINE_DATA_DIR}/reports/{day}/econnect_stations_{day}.xlsx`, replacing that day's
     file atomically.
     """
     path = data_dir.report_path("econnect_stations", context.partition_key, ".xlsx")
     with atomic_path(path) as tmp:
-        rows = write_station_report(tmp, econnect_stations, econnect_station_counts, econnect_state_by_model)
+        rows = write_station_report(
+            tmp,
+            econnect_stations,
+            econnect_station_counts,
+            econnect_state_by_model,
+            state_history=econnect_state_history,
+            model_changes=econnect_model_state_changes,
+        )
     return MaterializeResult(
         metadata={
             "path": MetadataValue.path(str(path)),

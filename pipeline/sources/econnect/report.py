@@ -17,10 +17,12 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from pipeline.sources.econnect.schema import REPORT_FIELDS
-from pipeline.sources.econnect.transforms import parse_install_date
+from pipeline.sources.econnect.transforms import parse_install_date, state_history_wide
 
 EXCEL_MAX_ROWS = 1_048_576  # including the header row
 PIVOT_SHEET = "Status Pivot"
+HISTORY_SHEET = "State History"
+CHANGES_SHEET = "Week over Week"
 VALUES_SHEET = "values"
 VALUES_COLUMNS = ["id", "modelInfo", "installDate", "installDate_raw", "type", "state"]
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
@@ -32,9 +34,14 @@ def write_station_report(
     counts: pd.DataFrame,
     pivot: pd.DataFrame,
     *,
+    state_history: pd.DataFrame,
+    model_changes: pd.DataFrame,
     max_rows_per_sheet: int = EXCEL_MAX_ROWS,
 ) -> dict[str, int]:
-    """Write the workbook to `path`; return the data rows written per sheet (headers not counted)."""
+    """Write the workbook to `path`; return the data rows written per sheet (headers not counted).
+
+    `state_history` is `transforms.state_history` (long); it is written one row per day.
+    """
     workbook = xlsxwriter.Workbook(
         str(path),
         {
@@ -58,6 +65,11 @@ def write_station_report(
         header = [str(pivot.index.name or "modelInfo"), *map(str, pivot.columns)]
         pivot_rows = ((model, *counts_) for model, *counts_ in pivot.itertuples(index=True))
         writer.table(PIVOT_SHEET, header, pivot_rows)
+        wide = state_history_wide(state_history)
+        writer.table(HISTORY_SHEET, ["day", *map(str, wide.columns)], wide.itertuples(index=True, name=None))
+        writer.table(
+            CHANGES_SHEET, list(model_changes.columns), model_changes.itertuples(index=False, name=None)
+        )
     finally:
         workbook.close()
     return writer.rows_per_sheet

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -125,3 +125,52 @@ def state_by_model(stations: pd.DataFrame) -> pd.DataFrame:
     pivot.index.name = "modelInfo"
     pivot.columns.name = None
     return pivot
+
+
+def state_history(state_counts_by_day: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Stations per state per day, from each stored day's `econnect_station_counts` (state rows)."""
+    parts = [
+        counts.loc[counts["field"] == "state", ["value", "count"]].assign(day=day)
+        for day, counts in sorted(state_counts_by_day.items())
+    ]
+    if not parts:
+        return pd.DataFrame({"day": [], "state": [], "stations": []}).astype(
+            {"day": str, "state": str, "stations": "int64"}
+        )
+    history = pd.concat(parts, ignore_index=True).rename(columns={"value": "state", "count": "stations"})
+    history = history[["day", "state", "stations"]].sort_values(["day", "state"], kind="stable")
+    return history.reset_index(drop=True).astype({"day": str, "state": str, "stations": "int64"})
+
+
+NEW, GONE = "(new)", "(gone)"
+
+
+def model_state_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Per model, how many stations moved from one state to another between two snapshots.
+
+    Stations only in `after` come `(new)`; stations only in `before` are `(gone)`. The model is the
+    one in `after` (or `before` for gone stations). Unchanged stations are not listed.
+    """
+    joined = before[["id", "modelInfo", "state"]].merge(
+        after[["id", "modelInfo", "state"]], on="id", how="outer", suffixes=("_before", "_after")
+    )
+    changes = pd.DataFrame(
+        {
+            "modelInfo": joined["modelInfo_after"].fillna(joined["modelInfo_before"]).astype(str),
+            "from_state": joined["state_before"].fillna(NEW).astype(str),
+            "to_state": joined["state_after"].fillna(GONE).astype(str),
+        }
+    )
+    changes = changes[changes["from_state"] != changes["to_state"]]
+    counted = changes.value_counts().rename("stations").reset_index()
+    counted = counted.sort_values(["modelInfo", "from_state", "to_state"], kind="stable").reset_index(
+        drop=True
+    )
+    return counted.astype({"modelInfo": str, "from_state": str, "to_state": str, "stations": "int64"})
+
+
+def state_history_wide(history: pd.DataFrame) -> pd.DataFrame:
+    """`state_history` as one row per day and one column per state (0 where a state had none)."""
+    wide = history.pivot_table(index="day", columns="state", values="stations", aggfunc="sum", fill_value=0)
+    wide.columns.name = None
+    return wide.astype("int64")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -117,3 +117,46 @@ def csv_count_total(body: bytes) -> int:
     """The sum of the `Count` column of a CSV written by `counts_csv` (read back to verify an upload)."""
     rows = csv.DictReader(io.StringIO(body.decode("utf-8"), newline=""))
     return sum(int(row["Count"]) for row in rows)
+
+
+def manufacturer_history(counts_by_day: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Devices per manufacturer per day, from each stored day's `uk_charger_model_counts`."""
+    parts = [
+        counts.groupby("ChargeDeviceManufacturer", sort=False)["Count"]
+        .sum()
+        .rename("devices")
+        .reset_index()
+        .assign(day=day)
+        for day, counts in sorted(counts_by_day.items())
+    ]
+    columns: dict[str, str] = {"day": "str", "ChargeDeviceManufacturer": "str", "devices": "int64"}
+    if not parts:
+        return pd.DataFrame({name: [] for name in columns}).astype(columns)
+    history = pd.concat(parts, ignore_index=True)[list(columns)]
+    return (
+        history.sort_values(["day", "ChargeDeviceManufacturer"], kind="stable")
+        .reset_index(drop=True)
+        .astype(columns)
+    )
+
+
+def week_over_week(
+    history: pd.DataFrame, *, key: str, value: str, day: str, week_before: str
+) -> pd.DataFrame:
+    """`value` per `key` on `week_before` and `day`, and the change; a key missing on a day counts 0."""
+    wide = history[history["day"].isin([week_before, day])].pivot_table(
+        index=key, columns="day", values=value, aggfunc="sum", fill_value=0
+    )
+    result = pd.DataFrame(
+        {
+            key: wide.index.astype(str),
+            "week_before": wide[week_before].to_numpy() if week_before in wide else 0,
+            "today": wide[day].to_numpy() if day in wide else 0,
+        }
+    )
+    result["change"] = result["today"] - result["week_before"]
+    return (
+        result.sort_values([key], kind="stable")
+        .reset_index(drop=True)
+        .astype({key: str, "week_before": "int64", "today": "int64", "change": "int64"})
+    )

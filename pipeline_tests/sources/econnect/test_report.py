@@ -4,7 +4,13 @@ import openpyxl
 import pytest
 
 from pipeline.sources.econnect.report import write_station_report
-from pipeline.sources.econnect.transforms import state_by_model, station_counts, stations_from_pages
+from pipeline.sources.econnect.transforms import (
+    model_state_changes,
+    state_by_model,
+    state_history,
+    station_counts,
+    stations_from_pages,
+)
 
 FORMULA_LIKE = ['=HYPERLINK("http://evil.example","x")', "+SUM(1,1)", "@cmd", "-2+3"]
 
@@ -12,7 +18,18 @@ FORMULA_LIKE = ['=HYPERLINK("http://evil.example","x")', "+SUM(1,1)", "@cmd", "-
 def _write(tmp_path, records, **kwargs):
     stations = stations_from_pages([(0, records)]).table
     path = tmp_path / "report.xlsx"
-    rows = write_station_report(path, stations, station_counts(stations), state_by_model(stations), **kwargs)
+    counts = station_counts(stations)
+    history = state_history({"2026-11-18": counts.assign(count=counts["count"] * 2), "2026-11-25": counts})
+    changes = model_state_changes(stations.iloc[:2].assign(state="PLANNED"), stations)
+    rows = write_station_report(
+        path,
+        stations,
+        counts,
+        state_by_model(stations),
+        state_history=history,
+        model_changes=changes,
+        **kwargs,
+    )
     return path, rows
 
 
@@ -45,6 +62,8 @@ def test_workbook_has_exactly_the_report_sheets(tmp_path):
         "type_count",
         "state_count",
         "Status Pivot",
+        "State History",
+        "Week over Week",
     ]
     assert rows["values"] == 7
     for field in ("modelInfo", "installDate", "type", "state"):
@@ -116,3 +135,19 @@ def test_rows_past_the_sheet_limit_continue_on_numbered_sheets(tmp_path):
 def test_sheet_limit_must_leave_room_for_a_row(tmp_path):
     with pytest.raises(ValueError, match="header and at least one row"):
         _write(tmp_path, _records(), max_rows_per_sheet=1)
+
+
+def test_history_sheets_show_states_per_day_and_changes_per_model(tmp_path):
+    path, rows = _write(tmp_path, _records())
+    workbook = openpyxl.load_workbook(path)
+    history = [list(r) for r in workbook["State History"].iter_rows(values_only=True)]
+    assert history == [
+        ["day", None, "OK", "PLANNED"],
+        ["2026-11-18", 2, 10, 2],
+        ["2026-11-25", 1, 5, 1],
+    ]
+    changes = [list(r) for r in workbook["Week over Week"].iter_rows(values_only=True)]
+    assert changes[0] == ["modelInfo", "from_state", "to_state", "stations"]
+    assert ["Alfen", "PLANNED", "OK", 1] in changes
+    assert sum(r[3] for r in changes[1:] if r[1] == "(new)") == 5
+    assert rows["Week over Week"] == len(changes) - 1

@@ -5,8 +5,10 @@ import pytest
 
 from pipeline.sources.econnect.schema import StationCounts, Stations
 from pipeline.sources.econnect.transforms import (
+    model_state_changes,
     parse_install_date,
     state_by_model,
+    state_history,
     station_counts,
     stations_from_pages,
 )
@@ -136,3 +138,32 @@ def test_empty_snapshot_gives_empty_but_typed_tables():
     assert len(station_counts(stations)) == 0
     assert state_by_model(stations).shape == (0, 0)
     assert str(stations["installDate"].dtype) == str(pd.DatetimeTZDtype("ns", "UTC"))
+
+
+def test_model_state_changes_count_transitions_new_and_gone_stations_per_model():
+    week_before = stations_from_pages(
+        [(0, [station("1", state="PLANNED"), station("2", state="PLANNED"), station("3", model="ABB")])]
+    ).table
+    today = stations_from_pages(
+        [(0, [station("1", state="OPERATIONAL"), station("2", state="PLANNED"), station("4", model="ABB")])]
+    ).table
+    changes = model_state_changes(week_before, today)
+    assert changes.values.tolist() == [
+        ["ABB", "(new)", "OPERATIONAL", 1],
+        ["ABB", "OPERATIONAL", "(gone)", 1],
+        ["M1", "PLANNED", "OPERATIONAL", 1],
+    ]
+
+
+def test_state_history_lists_states_per_stored_day_in_day_order():
+    day1 = station_counts(_stations())
+    day2 = station_counts(_stations().iloc[:2])
+    history = state_history({"2026-11-25": day2, "2026-11-18": day1})
+    assert history.values.tolist() == [
+        ["2026-11-18", "", 1],
+        ["2026-11-18", "OPERATIONAL", 3],
+        ["2026-11-18", "PLANNED", 1],
+        ["2026-11-25", "OPERATIONAL", 1],
+        ["2026-11-25", "PLANNED", 1],
+    ]
+    assert state_history({}).empty

@@ -8,8 +8,10 @@ from pipeline.sources.uk_chargepoints.transforms import (
     charger_model_counts,
     counts_csv,
     devices_from_records,
+    manufacturer_history,
     month_updated,
     normalise_postcode,
+    week_over_week,
 )
 
 
@@ -123,3 +125,23 @@ def test_csv_of_no_devices_is_the_header_alone():
         counts_csv(counts)
         == b"ChargeDeviceManufacturer,LocationType,ChargeDeviceModel,PostCode,MonthUpdated,Count\n"
     )
+
+
+def test_manufacturer_history_and_week_over_week():
+    week_before = charger_model_counts(
+        devices_from_records([device("1", maker="A"), device("2", maker="B")]).table
+    )
+    today = charger_model_counts(
+        devices_from_records([device("1", maker="A"), device("3", maker="A"), device("4", maker="C")]).table
+    )
+    history = manufacturer_history({"2026-11-25": today, "2026-11-18": week_before})
+    assert history.values.tolist() == [
+        ["2026-11-18", "A", 1],
+        ["2026-11-18", "B", 1],
+        ["2026-11-25", "A", 2],
+        ["2026-11-25", "C", 1],
+    ]
+    weekly = week_over_week(
+        history, key="ChargeDeviceManufacturer", value="devices", day="2026-11-25", week_before="2026-11-18"
+    )
+    assert weekly.values.tolist() == [["A", 1, 2, 1], ["B", 1, 0, -1], ["C", 0, 1, 1]]

@@ -1,0 +1,42 @@
+"""UK registry history: devices per manufacturer across the stored daily snapshots."""
+
+from datetime import date, timedelta
+
+import pandas as pd
+from dagster import AssetExecutionContext, MetadataValue, Output, asset
+
+from pipeline.orchestration.partitions import daily_snapshots, one_run_per_day
+from pipeline.resources.storage import DataDir
+from pipeline.sources.uk_chargepoints import transforms
+
+GROUP = "uk_chargepoints"
+
+
+@asset(
+    group_name=GROUP,
+    partitions_def=daily_snapshots,
+    backfill_policy=one_run_per_day,
+    deps=["uk_charger_model_counts"],
+    kinds={"pandas"},
+)
+def uk_manufacturer_history(context: AssetExecutionContext, data_dir: DataDir) -> Output[pd.DataFrame]:
+    """Devices per manufacturer on every stored day up to this one; metadata shows the change over
+    the week (against the snapshot 7 days before, when one was stored)."""
+    day = context.partition_key
+    stored = data_dir.stored_partitions("uk_charger_model_counts", up_to=day)
+    history = transforms.manufacturer_history(
+        {stored_day: pd.read_parquet(path) for stored_day, path in stored.items()}
+    )
+    baseline = (date.fromisoformat(day) - timedelta(days=7)).isoformat()
+    metadata: dict[str, MetadataValue] = {
+        "dagster/row_count": MetadataValue.int(len(history)),
+        "days": MetadataValue.int(len(stored)),
+    }
+    if baseline in stored:
+        weekly = transforms.week_over_week(
+            history, key="ChargeDeviceManufacturer", value="devices", day=day, week_before=baseline
+        )
+        metadata["week_over_week"] = MetadataValue.md(weekly.to_markdown(index=False))
+    else:
+        metadata["week_over_week"] = MetadataValue.md(f"_No snapshot stored for {baseline}._")
+    return Output(history, metadata=metadata)
