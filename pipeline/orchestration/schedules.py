@@ -57,11 +57,13 @@ def build_snapshot_schedule(settings: OrchestrationSettings) -> ScheduleDefiniti
         )
         for key in RAW_ASSETS
     ],
+    can_subset=True,
 )
 def raw_snapshot_freshness(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
     """Flags a raw asset whose latest materialisation (of any day) is older than 26 hours."""
     now = datetime.now(UTC)
-    for key in RAW_ASSETS:
+    for check_key in sorted(context.selected_asset_check_keys, key=str):
+        key = check_key.asset_key
         event = context.instance.get_latest_materialization_event(key)
         age = now - datetime.fromtimestamp(event.timestamp, UTC) if event else None
         yield AssetCheckResult(
