@@ -40,6 +40,15 @@ class HttpSettings(Config):
     retry_after_max_s: float = 120.0
 
 
+# A sensor tick must finish well inside Dagster's evaluation timeout: poll with few, short attempts.
+POLL_SETTINGS_UPDATE = {
+    "max_attempts": 2,
+    "backoff_max_s": 5.0,
+    "retry_after_max_s": 5.0,
+    "read_timeout_s": 30.0,
+}
+
+
 class UpstreamError(RuntimeError):
     """An upstream answered in a way the pipeline cannot use. The message says what, where and what next."""
 

@@ -1,28 +1,33 @@
-"""`make demo`: materialise every asset for today's partition against the sandbox, then say where to look.
+"""`make demo` and `make ui`: the pipeline against the sandbox, on the repo's own Dagster instance.
 
-Starts the fake eConnect and registry servers and a local S3, runs the same CLI command an operator
-runs in production (`dagster asset materialize ... --select '*' --partition DAY`) on the repo's own
-instance (`.dagster_home`, so the UI shows this run afterwards), prints the outputs and stops it all.
+`make demo` starts the fake eConnect and registry servers and a local S3, runs the same CLI command an
+operator runs in production (`dagster asset materialize ... --select '*' --partition DAY`) on the
+instance in `.dagster_home` and prints where the outputs are. `make ui` starts the sandbox again and
+`dagster dev` on that instance, so the UI shows the demo's runs and lineage, and runs launched from it
+(or by its schedules and sensors) reach the sandbox instead of the real APIs.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess  # nosec B404: runs the dagster CLI from this virtualenv, no shell
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 
+from pipeline.orchestration.partitions import today_key
 from pipeline.sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 CSV_KEY = "charger_models_UK.csv"
 
 
-def main() -> int:
-    partition = datetime.now(UTC).date().isoformat()
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--ui", action="store_true", help="start `dagster dev` against the sandbox")
+    args = parser.parse_args(argv)
     data_dir = Path(os.environ.get("PIPELINE_DATA_DIR", REPO / "data")).resolve()
     dagster_home = Path(os.environ.get("DAGSTER_HOME", REPO / ".dagster_home")).resolve()
     dagster_home.mkdir(parents=True, exist_ok=True)
@@ -34,24 +39,18 @@ def main() -> int:
             "PIPELINE_S3_PREFIX": "",
             "DAGSTER_HOME": str(dagster_home),
         }
-        command = [
-            str(Path(sys.executable).with_name("dagster")),
-            "asset",
-            "materialize",
-            "-m",
-            "pipeline.definitions",
-            "--select",
-            "*",
-            "--partition",
-            partition,
-        ]
         devices = len(sandbox.registry["ChargeDevice"])
-        print(f"Sandbox up: {len(sandbox.stations)} stations, {devices} UK devices.")
-        print("Running:", " ".join(command), flush=True)
-        result = subprocess.run(command, env=env, cwd=REPO, check=False)  # noqa: S603  # nosec B603: fixed argv, no shell
-        if result.returncode != 0:
-            print(f"\nThe materialisation failed (exit {result.returncode}); the run log is above.")
-            return result.returncode
+        print(f"Sandbox up: {len(sandbox.stations)} stations, {devices} UK devices.", flush=True)
+        if args.ui:
+            return _dagster(["dev"], env)
+        partition = today_key()
+        code = _dagster(
+            ["asset", "materialize", "-m", "pipeline.definitions", "--select", "*", "--partition", partition],
+            env,
+        )
+        if code != 0:
+            print(f"\nThe materialisation failed (exit {code}); the run log is above.")
+            return code
         csv_head = _csv_head(sandbox.s3.endpoint_url, sandbox.s3.bucket, sandbox.env())
         bucket = sandbox.s3.bucket
     report = data_dir / "reports" / partition / f"econnect_stations_{partition}.xlsx"
@@ -66,6 +65,15 @@ def main() -> int:
         "      make ui     (then open http://127.0.0.1:3000)"
     )
     return 0
+
+
+def _dagster(arguments: list[str], env: dict[str, str]) -> int:
+    command = [str(Path(sys.executable).with_name("dagster")), *arguments]
+    print("Running:", " ".join(command), flush=True)
+    try:
+        return subprocess.run(command, env=env, cwd=REPO, check=False).returncode  # noqa: S603  # nosec B603
+    except KeyboardInterrupt:
+        return 0
 
 
 def _csv_head(endpoint: str, bucket: str, env: dict[str, str], lines: int = 4) -> list[str]:

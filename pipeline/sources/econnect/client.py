@@ -11,7 +11,7 @@ import requests
 from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import Field
 
-from pipeline.resources.http import HttpClient, HttpSettings, InvalidBody, UpstreamError
+from pipeline.resources.http import POLL_SETTINGS_UPDATE, HttpClient, HttpSettings, InvalidBody, UpstreamError
 
 DEFAULT_API_URL = "https://api.services-emobility.com"
 
@@ -75,13 +75,13 @@ class EConnectApi(ConfigurableResource):
         )
 
     def fingerprint(self) -> str:
-        """A cheap change detector for sensors: page 0's fingerprint (one request)."""
-        client = self.http_client()
+        """A cheap change detector for sensors: page 0's fingerprint (one request, quick retries)."""
+        client = self.http_client(polling=True)
         return self._fetch_page(client, self.stations_url(), 0).fingerprint()
 
-    def http_client(self) -> HttpClient:
+    def http_client(self, *, polling: bool = False) -> HttpClient:
         return HttpClient(
-            self.http,
+            self.http.model_copy(update=POLL_SETTINGS_UPDATE) if polling else self.http,
             auth=(self.username, self.password),
             refused_hint="Check ECONNECT_USERNAME, ECONNECT_PASSWORD and ECONNECT_BUSINESS_PARTNER.",
             logger=get_dagster_logger(),

@@ -9,7 +9,7 @@ from pathlib import Path
 import requests
 from dagster import ConfigurableResource, get_dagster_logger
 
-from pipeline.resources.http import HttpClient, HttpSettings, InvalidBody
+from pipeline.resources.http import POLL_SETTINGS_UPDATE, HttpClient, HttpSettings, InvalidBody
 
 DEFAULT_API_URL = "https://chargepoints.dft.gov.uk/api/retrieve/registry/format/json"
 CHUNK_BYTES = 1 << 20
@@ -21,8 +21,9 @@ class NcrApi(ConfigurableResource):
     url: str = DEFAULT_API_URL
     http: HttpSettings = HttpSettings()
 
-    def http_client(self) -> HttpClient:
-        return HttpClient(self.http, logger=get_dagster_logger())
+    def http_client(self, *, polling: bool = False) -> HttpClient:
+        settings = self.http.model_copy(update=POLL_SETTINGS_UPDATE) if polling else self.http
+        return HttpClient(settings, logger=get_dagster_logger())
 
     def download(self, target: Path, client: HttpClient | None = None) -> Download:
         """Stream the registry into `target` (never whole in memory).
@@ -64,7 +65,8 @@ class NcrApi(ConfigurableResource):
                 return None, {}
             return current != dict(validators), current
 
-        return self.http_client().fetch(self.url, read, headers=conditional, what="the registry change probe")
+        client = self.http_client(polling=True)
+        return client.fetch(self.url, read, headers=conditional, what="the registry change probe")
 
 
 @dataclass(frozen=True)
