@@ -62,6 +62,8 @@ def _resources(environ: Mapping[str, str], http: HttpSettings) -> dict[str, obje
             username=EnvVar("ECONNECT_USERNAME"),
             password=EnvVar("ECONNECT_PASSWORD"),
             business_partner=EnvVar("ECONNECT_BUSINESS_PARTNER"),
+            max_concurrency=int(environ.get("ECONNECT_MAX_CONCURRENCY", "4")),
+            max_rps=float(environ["ECONNECT_MAX_RPS"]) if environ.get("ECONNECT_MAX_RPS") else None,
             http=http,
         ),
         "ncr_api": NcrApi(url=environ.get("NCR_API_URL", NCR_DEFAULT_URL), http=http),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import cached_property
 
 import requests
 from dagster import ConfigurableResource, get_dagster_logger
@@ -24,11 +26,35 @@ class Page:
     body: bytes
     content: list[object]
     total_elements: int | None = None
+    total_pages: int | None = None
+
+    @cached_property
+    def content_digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.content, sort_keys=True).encode()).hexdigest()
 
     def fingerprint(self) -> str:
         """`totalElements` plus a hash of the content: changes when the fleet changes (page 0 suffices)."""
-        digest = hashlib.sha256(json.dumps(self.content, sort_keys=True).encode()).hexdigest()[:16]
-        return f"{self.total_elements}:{digest}"
+        return f"{self.total_elements}:{self.content_digest[:16]}"
+
+
+class _RepeatGuard:
+    """Fails when a page's content equals a neighbour's: pages may arrive in any order."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._digests: dict[int, str] = {}
+
+    def checked(self, page: Page) -> Page:
+        if page.content:
+            self._digests[page.number] = page.content_digest
+            for neighbour in (page.number - 1, page.number + 1):
+                if self._digests.get(neighbour) == page.content_digest:
+                    first, second = sorted((neighbour, page.number))
+                    raise UpstreamError(
+                        f"Page {second} of {self._url} repeats page {first} exactly: the server seems to "
+                        "ignore the `page` parameter. Stopping instead of looping; check the API version."
+                    )
+        return page
 
 
 class EConnectApi(ConfigurableResource):
@@ -42,30 +68,41 @@ class EConnectApi(ConfigurableResource):
     max_pages: int = Field(
         default=100_000, description="Safety stop: fail rather than page forever if pages never run empty."
     )
+    max_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="Pages fetched at once once page 0 reveals the total (ECONNECT_MAX_CONCURRENCY).",
+    )
+    max_rps: float | None = Field(
+        default=None, gt=0, description="Optional cap on requests per second (ECONNECT_MAX_RPS)."
+    )
     http: HttpSettings = HttpSettings()
 
     def stations_url(self) -> str:
         return f"{self.base_url.rstrip('/')}/masterdata/cpos/{self.business_partner}/chargingstations"
 
     def iter_pages(self, client: HttpClient | None = None) -> Iterator[Page]:
-        """Yield pages from 0 until the first page whose `content` is empty (that page is yielded too).
+        """Yield every page from 0 up to and including the first page whose `content` is empty.
 
-        `last`/`totalPages` are ignored on purpose: a server that under-reports them must not make us
-        stop early. A page whose body repeats the previous one (a server ignoring `page`) fails instead of
-        looping; so does running past `max_pages`.
+        When page 0 reveals `totalPages`, pages 1 … totalPages-1 are fetched `max_concurrency` at a time
+        and yielded as they arrive (not in order); paging then goes on one page at a time until an empty
+        page, so a server that under-reports its totals never makes us stop early. A page repeating its
+        neighbour exactly (a server ignoring `page`) fails instead of looping; so does paging past
+        `max_pages`.
         """
         client = client or self.http_client()
         url = self.stations_url()
-        previous_digest = b""
-        for number in range(self.max_pages + 1):
-            page = self._fetch_page(client, url, number)
-            digest = hashlib.sha256(json.dumps(page.content, sort_keys=True).encode()).digest()
-            if page.content and digest == previous_digest:
-                raise UpstreamError(
-                    f"Page {number} of {url} repeats page {number - 1} exactly: the server seems to ignore "
-                    "the `page` parameter. Stopping instead of looping; check the API version."
-                )
-            previous_digest = digest
+        guard = _RepeatGuard(url)
+        first = self._fetch_page(client, url, 0)
+        yield guard.checked(first)
+        if not first.content:
+            return
+        next_number = 1
+        if self.max_concurrency > 1 and first.total_pages and first.total_pages > 1:
+            next_number = min(first.total_pages, self.max_pages + 1)
+            yield from self._fetch_concurrently(client, url, range(1, next_number), guard)
+        for number in range(next_number, self.max_pages + 1):
+            page = guard.checked(self._fetch_page(client, url, number))
             yield page
             if not page.content:
                 return
@@ -73,6 +110,17 @@ class EConnectApi(ConfigurableResource):
             f"{url} still returned stations after {self.max_pages} pages; stopping. If the fleet really is "
             "that large, raise `max_pages` on the econnect_api resource."
         )
+
+    def _fetch_concurrently(
+        self, client: HttpClient, url: str, numbers: range, guard: _RepeatGuard
+    ) -> Iterator[Page]:
+        pool = ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="econnect-page")
+        try:
+            futures = [pool.submit(self._fetch_page, client, url, number) for number in numbers]
+            for future in as_completed(futures):
+                yield guard.checked(future.result())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def fingerprint(self) -> str:
         """A cheap change detector for sensors: page 0's fingerprint (one request, quick retries)."""
@@ -82,6 +130,8 @@ class EConnectApi(ConfigurableResource):
     def http_client(self, *, polling: bool = False) -> HttpClient:
         return HttpClient(
             self.http.model_copy(update=POLL_SETTINGS_UPDATE) if polling else self.http,
+            max_rps=self.max_rps,
+            pool_size=self.max_concurrency,
             auth=(self.username, self.password),
             refused_hint="Check ECONNECT_USERNAME, ECONNECT_PASSWORD and ECONNECT_BUSINESS_PARTNER.",
             logger=get_dagster_logger(),
@@ -90,14 +140,15 @@ class EConnectApi(ConfigurableResource):
     def _fetch_page(self, client: HttpClient, url: str, number: int) -> Page:
         def read(response: requests.Response) -> Page:
             body = response.content
-            client.stats.bytes_received += len(body)
+            client.stats.add(bytes_received=len(body))
             document = _page_document(body)
-            total = document.get("totalElements")
+            total, pages = document.get("totalElements"), document.get("totalPages")
             return Page(
                 number=number,
                 body=body,
                 content=document["content"],
                 total_elements=total if isinstance(total, int) else None,
+                total_pages=pages if isinstance(pages, int) else None,
             )
 
         return client.fetch(url, read, params={"page": number, "size": self.page_size}, what=f"page {number}")

@@ -40,7 +40,7 @@ class NcrApi(ConfigurableResource):
                         raise InvalidBody(f"body is not a JSON document (starts {chunk[:60]!r})")
                     out.write(chunk)
                     written += len(chunk)
-                    client.stats.bytes_received += len(chunk)
+                    client.stats.add(bytes_received=len(chunk))
             return Download(bytes=written, validators=_validators(response))
 
         return client.fetch(self.url, read, what="the registry download")

@@ -1,10 +1,11 @@
 import json
 import re
+import threading
 
 import pytest
 import responses
 
-from pipeline.resources.http import CredentialsRefusedError, HttpSettings, UpstreamError
+from pipeline.resources.http import CredentialsRefusedError, HttpSettings, RateLimiter, UpstreamError
 from pipeline.sources.econnect.client import EConnectApi
 
 BASE = "http://econnect.test"
@@ -95,3 +96,53 @@ def test_unusable_page_bodies_are_retried_then_fail_naming_the_page(body, error)
 
 def test_password_is_not_in_the_resource_repr():
     assert "s3cret-pw" not in repr(api())
+
+
+def add_threaded_page(number, body, threads):
+    def reply(request):
+        threads.add(threading.current_thread().name)
+        return 200, {}, body
+
+    responses.add_callback(responses.GET, re.compile(rf"{URL}\?page={number}&size=100$"), callback=reply)
+
+
+@responses.activate
+def test_pages_after_the_first_are_fetched_concurrently_when_the_total_is_known():
+    threads: set[str] = set()
+    add_page(0, page_body([0], total_pages=6))
+    for number in range(1, 6):
+        add_threaded_page(number, page_body([number]), threads)
+    add_page(6, page_body([]))
+    pages = list(api(max_concurrency=4).iter_pages())
+    assert sorted(p.number for p in pages) == list(range(7))
+    assert pages[0].number == 0 and pages[-1].number == 6  # the empty page is read last, alone
+    assert len(threads) > 1 and all(name.startswith("econnect-page") for name in threads)
+    assert len(responses.calls) == 7
+
+
+@responses.activate
+def test_an_under_reported_total_never_stops_paging_early():
+    add_page(0, page_body([0], total_pages=2))
+    for number in range(1, 5):
+        add_page(number, page_body([number]))
+    add_page(5, page_body([]))
+    pages = list(api(max_concurrency=4).iter_pages())
+    assert [p.number for p in pages] == [0, 1, 2, 3, 4, 5]
+
+
+@responses.activate
+def test_a_repeated_page_is_caught_whatever_order_pages_arrive_in():
+    add_page(0, page_body([0], total_pages=4))
+    add_page(1, page_body([7, 8]))
+    add_page(2, page_body([7, 8]))
+    add_page(3, page_body([3]))
+    with pytest.raises(UpstreamError, match=r"Page 2 of .* repeats page 1 exactly"):
+        list(api(max_concurrency=3).iter_pages())
+
+
+def test_rate_limiter_spaces_request_starts_evenly():
+    now = [100.0]
+    limiter = RateLimiter(2.0, clock=lambda: now[0])
+    assert [limiter.wait_time() for _ in range(3)] == [0.0, 0.5, 1.0]
+    now[0] = 105.0
+    assert limiter.wait_time() == 0.0
