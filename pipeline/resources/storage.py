@@ -99,29 +99,39 @@ class S3Bucket(ConfigurableResource):
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self.prefix}{key}"
 
-    def put(self, key: str, data: bytes, *, content_type: str) -> str:
-        """Upload `data` under `{prefix}{key}` in one checksummed PUT; return the `s3://` URI."""
+    def put_file(self, key: str, path: Path, *, content_type: str) -> str:
+        """Upload the file at `path` to `{prefix}{key}` in one checksummed PUT; return the `s3://` URI.
+
+        The body is streamed from disk and its SHA-256 computed in chunks, so a large CSV never sits in
+        memory; S3 rejects the PUT if what arrived does not match the checksum.
+        """
         full_key = f"{self.prefix}{key}"
-        checksum = base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+        digest = hashlib.sha256()
+        with path.open("rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
         try:
-            boto3.client("s3").put_object(
-                Bucket=self.bucket,
-                Key=full_key,
-                Body=data,
-                ContentType=content_type,
-                ChecksumSHA256=checksum,
-            )
+            with path.open("rb") as body:
+                boto3.client("s3").put_object(
+                    Bucket=self.bucket,
+                    Key=full_key,
+                    Body=body,
+                    ContentType=content_type,
+                    ChecksumSHA256=base64.b64encode(digest.digest()).decode("ascii"),
+                )
         except (BotoCoreError, ClientError) as exc:
             raise RuntimeError(
-                f"Uploading {len(data)} bytes to s3://{self.bucket}/{full_key} failed: {exc}. Check "
-                "PIPELINE_S3_BUCKET and the AWS credentials/endpoint of the default chain, then re-run."
+                f"Uploading {path.stat().st_size} bytes to s3://{self.bucket}/{full_key} failed: {exc}. "
+                "Check PIPELINE_S3_BUCKET and the AWS credentials/endpoint of the default chain, then re-run."
             ) from exc
         return f"s3://{self.bucket}/{full_key}"
 
-    def get(self, key: str) -> bytes:
-        """The object at `{prefix}{key}` (used to verify what was uploaded)."""
+    def text_lines(self, key: str) -> Iterator[str]:
+        """The object at `{prefix}{key}` as UTF-8 text lines, streamed (to verify what was uploaded)."""
         full_key = f"{self.prefix}{key}"
         try:
-            return boto3.client("s3").get_object(Bucket=self.bucket, Key=full_key)["Body"].read()
+            body = boto3.client("s3").get_object(Bucket=self.bucket, Key=full_key)["Body"]
         except (BotoCoreError, ClientError) as exc:
             raise RuntimeError(f"Reading s3://{self.bucket}/{full_key} back failed: {exc}") from exc
+        for line in body.iter_lines(chunk_size=1 << 16, keepends=True):
+            yield line.decode("utf-8")

@@ -8,7 +8,7 @@ from functools import cache
 
 import pandas as pd
 import pandera.pandas as pa
-from dagster import BetaWarning, DagsterType
+from dagster import BetaWarning, DagsterType, TableColumn, TableSchema
 from dagster_pandera import pandera_schema_to_dagster_type
 from pandera.typing import Series
 from pydantic import ValidationError
@@ -50,3 +50,14 @@ def frame_type(model: type[pa.DataFrameModel]) -> DagsterType:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BetaWarning)
         return pandera_schema_to_dagster_type(model)
+
+
+def column_schema(model: type[pa.DataFrameModel]) -> TableSchema:
+    """The UI's column schema for a table written without the IO manager (so without a Dagster type)."""
+    columns = model.to_schema().columns
+    return TableSchema(
+        columns=[
+            TableColumn(name=name, type=str(column.dtype), description=column.description)
+            for name, column in columns.items()
+        ]
+    )

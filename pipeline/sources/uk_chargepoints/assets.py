@@ -4,15 +4,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import ijson
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from dagster import (
     AssetCheckResult,
     AssetCheckSpec,
     AssetExecutionContext,
-    AssetOut,
+    AssetSpec,
     MaterializeResult,
     MetadataValue,
-    Output,
     asset,
     multi_asset,
 )
@@ -20,11 +21,13 @@ from dagster import (
 from pipeline.orchestration.partitions import daily_snapshots, must_fetch, one_run_per_day
 from pipeline.resources.metadata import table_metadata
 from pipeline.resources.storage import DataDir, S3Bucket, atomic_path
-from pipeline.sources.contract import Rejects, frame_type
+from pipeline.sources.contract import Rejects, column_schema, rejects_frame
 from pipeline.sources.quality import QualitySettings, reject_share_check, totals_check, unique_ids_check
 from pipeline.sources.uk_chargepoints import transforms
 from pipeline.sources.uk_chargepoints.client import NcrApi
+from pipeline.sources.uk_chargepoints.report import csv_count_total, write_counts_csv
 from pipeline.sources.uk_chargepoints.schema import ChargeDevices, ChargerModelCounts
+from pipeline.sources.uk_chargepoints.staging import clean_devices_to, write_table
 
 GROUP = "uk_chargepoints"
 RAW_SOURCE = "uk_chargepoints"
@@ -40,20 +43,32 @@ def registry_file(data_dir: DataDir, partition: str) -> Path:
 
 
 def read_charge_devices(path: Path) -> Iterator[object]:
-    """Stream `ChargeDevice` items from a stored registry document without loading it whole."""
+    """Stream `ChargeDevice` items from a stored registry document, never loading it whole."""
     if not path.is_file():
         raise FileNotFoundError(
             f"No raw registry snapshot at {path}. Materialise uk_registry_snapshot for this partition first."
         )
+    items = 0
     with path.open("rb") as stream:
-        top_level_keys = {key for key, _ in ijson.kvitems(stream, "", use_float=True) if key}
-    if "ChargeDevice" not in top_level_keys:
-        raise ValueError(
-            f"{path} has no top-level `ChargeDevice` list (keys: {sorted(top_level_keys)}); the registry "
-            "format changed or NCR_API_URL points at another service."
-        )
+        for item in ijson.items(stream, "ChargeDevice.item", use_float=True):
+            items += 1
+            yield item
+    if items == 0:
+        _require_device_list(path)
+
+
+def _require_device_list(path: Path) -> None:
+    """No devices came out: tell an empty `ChargeDevice` list apart from a document without one."""
     with path.open("rb") as stream:
-        yield from ijson.items(stream, "ChargeDevice.item", use_float=True)
+        for prefix, event, _ in ijson.parse(stream):
+            if prefix == "ChargeDevice":  # the first event of the value under that key
+                if event == "start_array":
+                    return
+                break
+    raise ValueError(
+        f"{path} has no top-level `ChargeDevice` list; the registry format changed or NCR_API_URL points "
+        "at another service."
+    )
 
 
 @asset(
@@ -98,19 +113,22 @@ def uk_registry_snapshot(
     group_name=GROUP,
     partitions_def=daily_snapshots,
     backfill_policy=one_run_per_day,
-    deps=[uk_registry_snapshot],
-    outs={
-        "uk_charge_devices": AssetOut(
-            dagster_type=frame_type(ChargeDevices),
-            kinds={"pandas"},
+    specs=[
+        AssetSpec(
+            "uk_charge_devices",
+            deps=[uk_registry_snapshot],
+            kinds={"parquet"},
             description="One row per UK charge device with a model: normalised postcode, month last updated.",
+            metadata={"dagster/column_schema": column_schema(ChargeDevices)},
         ),
-        "uk_charge_device_rejects": AssetOut(
-            dagster_type=frame_type(Rejects),
-            kinds={"pandas"},
+        AssetSpec(
+            "uk_charge_device_rejects",
+            deps=[uk_registry_snapshot],
+            kinds={"parquet"},
             description="Registry records that broke the contract: position, reason, the record.",
+            metadata={"dagster/column_schema": column_schema(Rejects)},
         ),
-    },
+    ],
     check_specs=[
         AssetCheckSpec("ids_unique", asset="uk_charge_devices", blocking=True),
         AssetCheckSpec(
@@ -122,32 +140,39 @@ def uk_registry_snapshot(
 )
 def uk_clean_charge_devices(
     context: AssetExecutionContext, data_dir: DataDir, quality: QualitySettings
-) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
-    """Validate the stored registry against the device contract; skip devices without a model."""
-    devices = transforms.devices_from_records(
-        read_charge_devices(registry_file(data_dir, context.partition_key))
-    )
-    if len(devices.rejects):
-        first = devices.rejects.iloc[0].to_dict()
-        context.log.warning(f"{len(devices.rejects)} devices broke the registry contract; first: {first}")
-    yield Output(
-        devices.table,
-        output_name="uk_charge_devices",
+) -> Iterator[MaterializeResult | AssetCheckResult]:
+    """Validate the stored registry against the device contract; skip devices without a model.
+
+    Streams: records are validated one at a time into Arrow batches staged in Parquet, deduplicated by
+    id (last version wins) with one column pass, then filtered batch by batch into the table.
+    """
+    day = context.partition_key
+    target = data_dir.table_path("uk_charge_devices", day)
+    cleaned = clean_devices_to(target, read_charge_devices(registry_file(data_dir, day)))
+    rejects = rejects_frame(cleaned.rejects)
+    write_table(data_dir.table_path("uk_charge_device_rejects", day), pa.Table.from_pandas(rejects))
+    if cleaned.rejects:
+        context.log.warning(
+            f"{len(rejects)} devices broke the registry contract; first: {cleaned.rejects[0]}"
+        )
+    yield MaterializeResult(
+        asset_key="uk_charge_devices",
         metadata={
-            **table_metadata(devices.table),
-            "records_received": devices.records,
-            "skipped_without_model": devices.without_model,
-            "duplicate_records": devices.duplicates,
+            "dagster/row_count": cleaned.rows,
+            "preview": MetadataValue.md(cleaned.preview),
+            "records_received": cleaned.records,
+            "skipped_without_model": cleaned.latest - cleaned.rows,
+            "duplicate_records": cleaned.staged - cleaned.latest,
+            "path": MetadataValue.path(str(target)),
         },
     )
-    yield Output(
-        devices.rejects, output_name="uk_charge_device_rejects", metadata=table_metadata(devices.rejects)
-    )
-    yield unique_ids_check("uk_charge_devices", devices.table["ChargeDeviceId"])
+    yield MaterializeResult(asset_key="uk_charge_device_rejects", metadata=table_metadata(rejects))
+    ids = pq.read_table(target, columns=["ChargeDeviceId"])["ChargeDeviceId"]
+    yield unique_ids_check("uk_charge_devices", ids.to_pandas())
     yield reject_share_check(
         "uk_charge_device_rejects",
-        rejected=len(devices.rejects),
-        received=devices.records,
+        rejected=len(rejects),
+        received=cleaned.records,
         limit=quality.max_reject_share,
     )
 
@@ -156,24 +181,36 @@ def uk_clean_charge_devices(
     group_name=GROUP,
     partitions_def=daily_snapshots,
     backfill_policy=one_run_per_day,
-    dagster_type=frame_type(ChargerModelCounts),
-    kinds={"pandas"},
+    deps=["uk_charge_devices"],
+    kinds={"parquet"},
+    metadata={"dagster/column_schema": column_schema(ChargerModelCounts)},
     check_specs=[AssetCheckSpec("sums_to_devices", asset="uk_charger_model_counts", blocking=True)],
 )
 def uk_charger_model_counts(
-    uk_charge_devices: pd.DataFrame,
-) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
-    """Devices per manufacturer, location type, model, postcode and month updated."""
-    counts = transforms.charger_model_counts(uk_charge_devices)
-    total = int(counts["Count"].sum())
-    yield Output(counts, metadata={**table_metadata(counts), "devices": total})
-    yield totals_check("uk_charger_model_counts", "sums_to_devices", {"Count": total}, len(uk_charge_devices))
+    context: AssetExecutionContext, data_dir: DataDir
+) -> Iterator[MaterializeResult | AssetCheckResult]:
+    """Devices per manufacturer, location type, model, postcode and month updated, sorted by those keys."""
+    day = context.partition_key
+    keys = list(transforms.COUNT_KEYS)
+    devices = pq.read_table(data_dir.table_path("uk_charge_devices", day), columns=keys, read_dictionary=keys)
+    counts = transforms.charger_model_counts(devices)
+    write_table(data_dir.table_path("uk_charger_model_counts", day), counts)
+    total = int(pc.sum(counts["Count"]).as_py() or 0)
+    yield MaterializeResult(
+        metadata={
+            "dagster/row_count": counts.num_rows,
+            "devices": total,
+            "preview": MetadataValue.md(counts.slice(0, 10).to_pandas().to_markdown(index=False)),
+        }
+    )
+    yield totals_check("uk_charger_model_counts", "sums_to_devices", {"Count": total}, devices.num_rows)
 
 
 @asset(
     group_name=GROUP,
     partitions_def=daily_snapshots,
     backfill_policy=one_run_per_day,
+    deps=["uk_charger_model_counts"],
     kinds={"s3", "csv"},
     check_specs=[
         AssetCheckSpec(
@@ -184,28 +221,31 @@ def uk_charger_model_counts(
     ],
 )
 def uk_charger_models_csv(
-    context: AssetExecutionContext,
-    s3_bucket: S3Bucket,
-    uk_charger_model_counts: pd.DataFrame,
-    uk_charge_devices: pd.DataFrame,
+    context: AssetExecutionContext, data_dir: DataDir, s3_bucket: S3Bucket
 ) -> Iterator[MaterializeResult | AssetCheckResult]:
     """`charger_models_UK.csv` for the downstream service: the latest at the prefix, plus a dated copy.
 
     Uploaded to `s3://{PIPELINE_S3_BUCKET}/{PIPELINE_S3_PREFIX}charger_models_UK.csv` and
-    `.../{PIPELINE_S3_PREFIX}{day}/charger_models_UK.csv`.
+    `.../{PIPELINE_S3_PREFIX}{day}/charger_models_UK.csv`, each in one checksummed PUT.
     """
-    body = transforms.counts_csv(uk_charger_model_counts)
-    keys = {"dated": f"{context.partition_key}/{CSV_NAME}", "latest": CSV_NAME}
-    uris = {name: s3_bucket.put(key, body, content_type="text/csv") for name, key in keys.items()}
+    day = context.partition_key
+    counts = pq.ParquetFile(data_dir.table_path("uk_charger_model_counts", day))
+    devices = pq.ParquetFile(data_dir.table_path("uk_charge_devices", day)).metadata.num_rows
+    keys = {"dated": f"{day}/{CSV_NAME}", "latest": CSV_NAME}
+    with atomic_path(data_dir.report_path("charger_models_UK", day, ".csv")) as csv_path:
+        with csv_path.open("w", encoding="utf-8", newline="") as out:
+            rows = write_counts_csv(counts.iter_batches(batch_size=65_536), out)
+        uris = {
+            name: s3_bucket.put_file(key, csv_path, content_type="text/csv") for name, key in keys.items()
+        }
+        size = csv_path.stat().st_size
     yield MaterializeResult(
         metadata={
             "uri": MetadataValue.url(uris["latest"]),
             "dated_uri": MetadataValue.url(uris["dated"]),
-            "bytes": len(body),
-            "dagster/row_count": len(uk_charger_model_counts),
+            "bytes": size,
+            "dagster/row_count": rows,
         }
     )
-    totals = {uris[name]: transforms.csv_count_total(s3_bucket.get(key)) for name, key in keys.items()}
-    yield totals_check(
-        "uk_charger_models_csv", "uploaded_total_equals_devices", totals, len(uk_charge_devices)
-    )
+    totals = {uris[name]: csv_count_total(s3_bucket.text_lines(key)) for name, key in keys.items()}
+    yield totals_check("uk_charger_models_csv", "uploaded_total_equals_devices", totals, devices)

@@ -1,8 +1,10 @@
 """UK registry history: devices per manufacturer across the stored daily snapshots."""
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from pipeline.orchestration.partitions import daily_snapshots, one_run_per_day
@@ -25,7 +27,7 @@ def uk_manufacturer_history(context: AssetExecutionContext, data_dir: DataDir) -
     day = context.partition_key
     stored = data_dir.stored_partitions("uk_charger_model_counts", up_to=day)
     history = transforms.manufacturer_history(
-        {stored_day: pd.read_parquet(path) for stored_day, path in stored.items()}
+        {stored_day: _per_manufacturer(path) for stored_day, path in stored.items()}
     )
     baseline = (date.fromisoformat(day) - timedelta(days=7)).isoformat()
     metadata: dict[str, MetadataValue] = {
@@ -40,3 +42,10 @@ def uk_manufacturer_history(context: AssetExecutionContext, data_dir: DataDir) -
     else:
         metadata["week_over_week"] = MetadataValue.md(f"_No snapshot stored for {baseline}._")
     return Output(history, metadata=metadata)
+
+
+def _per_manufacturer(counts_path: Path) -> pd.DataFrame:
+    """One stored day's counts summed per manufacturer in Arrow (a day's counts can be large)."""
+    table = pq.read_table(counts_path, columns=["ChargeDeviceManufacturer", "Count"])
+    summed = table.group_by("ChargeDeviceManufacturer", use_threads=False).aggregate([("Count", "sum")])
+    return summed.rename_columns(["ChargeDeviceManufacturer", "Count"]).to_pandas()

@@ -1,18 +1,19 @@
-"""Pure pandas for the UK registry: device records in, frames and CSV text out. No Dagster, no I/O."""
+"""Pure transforms for the UK registry: device records in, Arrow tables and frames out. No Dagster, no I/O."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import ValidationError
 
 from pipeline.sources.contract import reject_row, rejects_frame
-from pipeline.sources.uk_chargepoints.schema import COUNT_KEYS, CSV_HEADER, ChargeDeviceRecord
+from pipeline.sources.uk_chargepoints.schema import COUNT_KEYS, ChargeDeviceRecord
 
 DEVICE_COLUMNS = [
     "ChargeDeviceId",
@@ -41,20 +42,27 @@ def month_updated(raw: str | None) -> str:
     return raw[:7] if raw else ""
 
 
+DEVICE_SCHEMA = pa.schema(
+    [(name, pa.string()) for name in DEVICE_COLUMNS] + [("position", pa.int64()), ("has_model", pa.bool_())]
+)
+BATCH_ROWS = 50_000
+
+
 @dataclass
-class Devices:
-    """The cleaned devices, the records that broke the contract, and how many had no model."""
+class DeviceBatch:
+    """Up to BATCH_ROWS validated devices (with and without a model) and the rejects met on the way."""
 
-    table: pd.DataFrame
-    rejects: pd.DataFrame
+    rows: pa.RecordBatch
+    rejects: list[tuple[str, str, str]]
     records: int
-    without_model: int
-    duplicates: int
 
 
-def devices_from_records(records: Iterable[object]) -> Devices:
-    """Validate, dedupe by `ChargeDeviceId` (last version wins) and drop devices without a model."""
-    latest: dict[str, ChargeDeviceRecord] = {}
+def device_batches(records: Iterable[object], *, batch_rows: int = BATCH_ROWS) -> Iterator[DeviceBatch]:
+    """Validate records one at a time and hand them on in Arrow batches, so memory stays flat.
+
+    `position` is the record's index in `ChargeDevice`: the last position of an id is its latest version.
+    """
+    rows: list[tuple[object, ...]] = []
     rejects: list[tuple[str, str, str]] = []
     seen = 0
     for position, raw in enumerate(records):
@@ -64,17 +72,69 @@ def devices_from_records(records: Iterable[object]) -> Devices:
         except ValidationError as exc:
             rejects.append(reject_row(f"ChargeDevice[{position}]", exc, raw))
             continue
-        latest[record.ChargeDeviceId] = record
-    with_model = [r for r in latest.values() if r.ChargeDeviceModel and r.ChargeDeviceModel.strip()]
-    table = pd.DataFrame(
-        [_row(record) for record in with_model], columns=DEVICE_COLUMNS, dtype=str
-    ).reset_index(drop=True)
+        rows.append(
+            (*_row(record), position, bool(record.ChargeDeviceModel and record.ChargeDeviceModel.strip()))
+        )
+        if len(rows) == batch_rows:
+            yield DeviceBatch(_batch(rows), rejects, seen)
+            rows, rejects, seen = [], [], 0
+    if rows or rejects or seen:
+        yield DeviceBatch(_batch(rows), rejects, seen)
+
+
+def _batch(rows: list[tuple[object, ...]]) -> pa.RecordBatch:
+    columns: list[Sequence[object]] = list(zip(*rows, strict=True)) if rows else [[] for _ in DEVICE_SCHEMA]
+    return pa.RecordBatch.from_arrays(
+        [pa.array(column, type=field.type) for column, field in zip(columns, DEVICE_SCHEMA, strict=True)],
+        schema=DEVICE_SCHEMA,
+    )
+
+
+def latest_mask(ids: pa.ChunkedArray, positions: pa.ChunkedArray, records: int) -> np.ndarray:
+    """A boolean per record position: True where that position holds the latest version of its id."""
+    latest = pa.table({"id": ids, "position": positions}).group_by("id").aggregate([("position", "max")])
+    mask = np.zeros(records, dtype=bool)
+    mask[latest["position_max"].to_numpy()] = True
+    return mask
+
+
+def keep_latest_with_model(batch: pa.RecordBatch | pa.Table, mask: np.ndarray) -> pa.Table:
+    """The rows of `batch` that are their id's latest version and have a model, without helper columns."""
+    latest = pa.array(mask[batch["position"].to_numpy()])
+    kept = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+    kept = kept.filter(pc.and_(latest, kept["has_model"]))
+    return kept.select(DEVICE_COLUMNS)
+
+
+@dataclass
+class Devices:
+    """The cleaned devices, the records that broke the contract, and what was dropped on the way."""
+
+    table: pa.Table
+    rejects: pd.DataFrame
+    records: int
+    without_model: int
+    duplicates: int
+
+
+def devices_from_records(records: Iterable[object]) -> Devices:
+    """Validate, dedupe by `ChargeDeviceId` (last version wins) and drop devices without a model.
+
+    In memory, for a registry that fits; the asset runs the same steps through Parquet files.
+    """
+    batches = list(device_batches(records))
+    staged = pa.Table.from_batches([b.rows for b in batches], schema=DEVICE_SCHEMA)
+    total = sum(b.records for b in batches)
+    mask = latest_mask(staged["ChargeDeviceId"], staged["position"], total)
+    table = keep_latest_with_model(staged, mask)
+    latest = int(mask.sum())
+    rejects = [row for b in batches for row in b.rejects]
     return Devices(
-        table=table.astype(str),
+        table=table,
         rejects=rejects_frame(rejects),
-        records=seen,
-        without_model=len(latest) - len(with_model),
-        duplicates=seen - len(rejects) - len(latest),
+        records=total,
+        without_model=latest - table.num_rows,
+        duplicates=staged.num_rows - latest,
     )
 
 
@@ -92,31 +152,17 @@ def _row(record: ChargeDeviceRecord) -> tuple[str, ...]:
     )
 
 
-def charger_model_counts(devices: pd.DataFrame) -> pd.DataFrame:
-    """Devices per (manufacturer, location type, model, postcode, month updated), sorted by those keys."""
-    keys = list(COUNT_KEYS)
-    counts = devices.groupby(keys, sort=False, dropna=False).size().reset_index(name="Count")
-    counts = counts.sort_values(keys, kind="stable").reset_index(drop=True)
-    return counts.astype({key: str for key in keys} | {"Count": "int64"})
+def charger_model_counts(devices: pa.Table) -> pa.Table:
+    """Devices per (manufacturer, location type, model, postcode, month updated), sorted by those keys.
 
-
-def counts_csv(counts: pd.DataFrame) -> bytes:
-    """The downstream service's CSV: exact header, RFC 4180 quoting, UTF-8, `\\n` line ends, no index.
-
-    No formula escaping: the consumer is a service that reads values, and a leading `'` would change
-    the data it receives. Open it in a spreadsheet with care (see README).
+    Arrow all the way: a million devices are counted without a Python object per device.
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(CSV_HEADER)
-    writer.writerows(counts[list(CSV_HEADER)].itertuples(index=False, name=None))
-    return buffer.getvalue().encode("utf-8")
-
-
-def csv_count_total(body: bytes) -> int:
-    """The sum of the `Count` column of a CSV written by `counts_csv` (read back to verify an upload)."""
-    rows = csv.DictReader(io.StringIO(body.decode("utf-8"), newline=""))
-    return sum(int(row["Count"]) for row in rows)
+    keys = list(COUNT_KEYS)
+    grouped = devices.select(keys).group_by(keys, use_threads=False).aggregate([([], "count_all")])
+    counts = grouped.select([*keys, "count_all"]).rename_columns([*keys, "Count"])
+    # Keys may arrive dictionary-encoded (cheap to group); plain strings are needed to sort.
+    counts = counts.cast(pa.schema([*((key, pa.string()) for key in keys), ("Count", pa.int64())]))
+    return counts.take(pc.sort_indices(counts, sort_keys=[(key, "ascending") for key in keys]))
 
 
 def manufacturer_history(counts_by_day: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

@@ -3,10 +3,10 @@ import io
 
 import pytest
 
+from pipeline.sources.uk_chargepoints.report import counts_csv, csv_count_total
 from pipeline.sources.uk_chargepoints.schema import ChargeDevices, ChargerModelCounts
 from pipeline.sources.uk_chargepoints.transforms import (
     charger_model_counts,
-    counts_csv,
     devices_from_records,
     manufacturer_history,
     month_updated,
@@ -62,10 +62,11 @@ def test_devices_without_model_are_skipped_and_null_keys_become_empty():
         {**device("e"), "ChargeDeviceLocation": None},
     ]
     devices = devices_from_records(records)
-    ChargeDevices.validate(devices.table)
-    assert list(devices.table["ChargeDeviceId"]) == ["a", "d", "e"]
+    table = devices.table.to_pandas()
+    ChargeDevices.validate(table)
+    assert list(table["ChargeDeviceId"]) == ["a", "d", "e"]
     assert devices.without_model == 2
-    assert devices.table.set_index("ChargeDeviceId").loc["d"].to_dict() == {
+    assert table.set_index("ChargeDeviceId").loc["d"].to_dict() == {
         "ChargeDeviceManufacturer": "",
         "LocationType": "",
         "ChargeDeviceModel": "Wallbox",
@@ -78,7 +79,7 @@ def test_devices_without_model_are_skipped_and_null_keys_become_empty():
 def test_each_device_id_counts_once_and_bad_records_are_rejected():
     records = [device("a"), device("a"), device(17), "junk", device("b", model=["x"])]
     devices = devices_from_records(records)
-    assert list(devices.table["ChargeDeviceId"]) == ["a"]
+    assert devices.table["ChargeDeviceId"].to_pylist() == ["a"]
     assert devices.duplicates == 1
     assert list(devices.rejects["location"]) == ["ChargeDevice[2]", "ChargeDevice[3]", "ChargeDevice[4]"]
     assert devices.rejects.loc[0, "reason"] == "ChargeDeviceId: Input should be a valid string"
@@ -91,7 +92,7 @@ def test_counts_keep_devices_with_null_keys_and_sort_by_the_five_keys():
         device("3", maker=None),
         device("4", maker="Alpha", location=None, updated=None),
     ]
-    counts = charger_model_counts(devices_from_records(records).table)
+    counts = charger_model_counts(devices_from_records(records).table).to_pandas()
     ChargerModelCounts.validate(counts)
     assert counts.values.tolist() == [
         ["", "On-street", "Wallbox", "TW6 2RQ", "2023-05", 1],
@@ -117,6 +118,7 @@ def test_csv_text_is_exact():
     )
     parsed = list(csv.reader(io.StringIO(text)))
     assert parsed[1][2] == 'Pulsar "Plus", 22kW' and parsed[2][1] == "Line\nbreak"
+    assert csv_count_total(io.StringIO(text, newline="")) == 4
 
 
 def test_csv_of_no_devices_is_the_header_alone():
@@ -134,7 +136,7 @@ def test_manufacturer_history_and_week_over_week():
     today = charger_model_counts(
         devices_from_records([device("1", maker="A"), device("3", maker="A"), device("4", maker="C")]).table
     )
-    history = manufacturer_history({"2026-11-25": today, "2026-11-18": week_before})
+    history = manufacturer_history({"2026-11-25": today.to_pandas(), "2026-11-18": week_before.to_pandas()})
     assert history.values.tolist() == [
         ["2026-11-18", "A", 1],
         ["2026-11-18", "B", 1],

@@ -1,0 +1,68 @@
+"""Parquet plumbing for a registry of any size: stage, dedupe and write without a DataFrame of it all.
+
+Memory is bounded by one batch of devices plus one id column (Arrow, not Python objects), so a registry
+ten times larger costs little more than the ids it adds.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.resources.storage import atomic_path
+from pipeline.sources.uk_chargepoints import transforms
+
+PREVIEW_ROWS = 10
+
+
+@dataclass
+class CleanedDevices:
+    """What cleaning one registry snapshot found."""
+
+    records: int = 0  # elements of ChargeDevice
+    staged: int = 0  # records that met the contract
+    latest: int = 0  # distinct device ids among them
+    rows: int = 0  # latest versions with a model: the table
+    rejects: list[tuple[str, str, str]] = field(default_factory=list)
+    preview: str = "_(empty)_"
+
+
+def clean_devices_to(target: Path, records: Iterable[object]) -> CleanedDevices:
+    """Validate `records`, keep each id's last version if it has a model, write the table to `target`."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    result = CleanedDevices()
+    with tempfile.TemporaryDirectory(prefix=f".{target.stem}.", dir=target.parent) as scratch:
+        staging = Path(scratch) / "staged.parquet"
+        with pq.ParquetWriter(staging, transforms.DEVICE_SCHEMA) as writer:
+            for batch in transforms.device_batches(records):
+                writer.write_batch(batch.rows)
+                result.records += batch.records
+                result.staged += batch.rows.num_rows
+                result.rejects.extend(batch.rejects)
+        ids = pq.read_table(staging, columns=["ChargeDeviceId", "position"])
+        mask = transforms.latest_mask(ids["ChargeDeviceId"], ids["position"], result.records)
+        del ids
+        result.latest = int(mask.sum())
+        with atomic_path(target) as tmp, pq.ParquetWriter(tmp, _table_schema()) as writer:
+            for batch in pq.ParquetFile(staging).iter_batches(batch_size=transforms.BATCH_ROWS):
+                kept = transforms.keep_latest_with_model(batch, mask)
+                writer.write_table(kept)
+                if result.rows == 0 and kept.num_rows:
+                    result.preview = kept.slice(0, PREVIEW_ROWS).to_pandas().to_markdown(index=False)
+                result.rows += kept.num_rows
+    return result
+
+
+def _table_schema() -> pa.Schema:
+    return pa.schema([transforms.DEVICE_SCHEMA.field(name) for name in transforms.DEVICE_COLUMNS])
+
+
+def write_table(path: Path, table: pa.Table) -> None:
+    """One Parquet file, replaced atomically."""
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
