@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from dagster import Definitions, EnvVar, load_assets_from_modules
+from dagster import Definitions, EnvVar, in_process_executor, load_assets_from_modules
 
 from pipeline.orchestration.alerts import AlertWebhook, pipeline_run_failure_alert
 from pipeline.orchestration.automation import automation_sensor, with_automation
@@ -50,6 +50,9 @@ def build_definitions(
         schedules=[build_snapshot_schedule(settings), freshness_schedule],
         sensors=[automation_sensor, econnect_change_sensor, ncr_change_sensor, pipeline_run_failure_alert],
         resources=_resources(environ, http or HttpSettings()),
+        # One process per run: spawning a process per step costs more than the steps on a 2-core box,
+        # and the I/O-bound steps already overlap their requests with threads.
+        executor=in_process_executor,
     )
 
 
