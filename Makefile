@@ -14,25 +14,32 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed
 
-# The repo's own Dagster instance: runs from `make demo` show up in `make ui`. No telemetry is sent.
-$(DAGSTER_HOME)/dagster.yaml:
+# The repo's own Dagster instance: runs from `make demo` show up in `make ui`. Its settings are
+# deploy/dagster.local.yaml (SQLite, the production pool limit, no telemetry), copied again when it changes.
+$(DAGSTER_HOME)/dagster.yaml: deploy/dagster.local.yaml
 	mkdir -p $(DAGSTER_HOME)
-	printf 'telemetry:\n  enabled: false\n' > $@
+	cp deploy/dagster.local.yaml $@
 
 home: $(DAGSTER_HOME)/dagster.yaml
 
 demo: install home
 	$(PY) -m pipeline.sandbox.demo
 
+# pytest runs against a throwaway PostgreSQL (scripts/test-postgres.sh), which is stopped and removed
+# afterwards whether the tests pass, fail or are interrupted; make exits with pytest's status.
 test: install
 	$(BIN)/ruff check pipeline pipeline_tests
 	$(BIN)/ruff format --check pipeline pipeline_tests
 	$(BIN)/mypy
 	$(BIN)/bandit -q -c pyproject.toml -r pipeline
-	$(BIN)/pytest -q
+	@trap './scripts/test-postgres.sh stop' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	url="$$(./scripts/test-postgres.sh start)" || exit 1; \
+	echo "PIPELINE_TEST_POSTGRES_URL=$$url"; \
+	PIPELINE_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q
 
+# The UI on the demo's instance, with the sandbox running, so runs launched from it reach the fakes.
 ui: install home
-	$(BIN)/dagster dev
+	$(PY) -m pipeline.sandbox.demo --ui
 
 clean:
 	rm -rf $(VENV) data .dagster_home
