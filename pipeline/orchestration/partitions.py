@@ -3,7 +3,14 @@
 import warnings
 from datetime import UTC, datetime
 
-from dagster import BackfillPolicy, BetaWarning, DailyPartitionsDefinition
+from dagster import (
+    AssetKey,
+    BackfillPolicy,
+    BetaWarning,
+    DagsterInstance,
+    DailyPartitionsDefinition,
+    EventLogRecord,
+)
 
 # end_offset=1 makes today's partition exist, so today's snapshot can be taken today (by default a
 # daily partition only exists once its day is over).
@@ -49,3 +56,22 @@ warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", categor
 # Each day is derived from its own raw snapshot, so a backfill launches one run per day: a failed day
 # is retried alone, and runs queue behind the instance's concurrency limits instead of one giant step.
 one_run_per_day = BackfillPolicy.multi_run(max_partitions_per_run=1)
+
+
+REUSED = "reused_stored_snapshot"  # metadata flag on a raw materialisation that fetched nothing
+
+
+def latest_fetched_snapshot(
+    instance: DagsterInstance, key: AssetKey, *, scan: int = 100
+) -> EventLogRecord | None:
+    """The latest materialisation of a raw asset that really fetched from the upstream.
+
+    A backfill re-materialises past days from their stored snapshots; those events are recent but say
+    nothing about how fresh the data is or what the upstream looked like, so they are passed over.
+    """
+    records = instance.fetch_materializations(key, limit=scan).records
+    for record in records:
+        materialization = record.asset_materialization
+        if materialization is not None and REUSED not in materialization.metadata:
+            return record
+    return None

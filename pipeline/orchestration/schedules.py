@@ -20,7 +20,7 @@ from dagster import (
     schedule,
 )
 
-from pipeline.orchestration.partitions import today_key
+from pipeline.orchestration.partitions import latest_fetched_snapshot, today_key
 from pipeline.orchestration.settings import OrchestrationSettings
 
 RAW_ASSETS = [AssetKey("econnect_station_pages"), AssetKey("uk_registry_snapshot")]
@@ -60,12 +60,12 @@ def build_snapshot_schedule(settings: OrchestrationSettings) -> ScheduleDefiniti
     can_subset=True,
 )
 def raw_snapshot_freshness(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
-    """Flags a raw asset whose latest materialisation (of any day) is older than 26 hours."""
+    """Flags a raw asset whose latest fetched snapshot is older than 26 hours."""
     now = datetime.now(UTC)
     for check_key in sorted(context.selected_asset_check_keys, key=str):
         key = check_key.asset_key
-        event = context.instance.get_latest_materialization_event(key)
-        age = now - datetime.fromtimestamp(event.timestamp, UTC) if event else None
+        fetched = latest_fetched_snapshot(context.instance, key)  # a backfill's reuse is not fresh data
+        age = now - datetime.fromtimestamp(fetched.timestamp, UTC) if fetched else None
         yield AssetCheckResult(
             asset_key=key,
             check_name="snapshot_fresh",

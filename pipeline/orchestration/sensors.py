@@ -17,7 +17,7 @@ from dagster import (
     sensor,
 )
 
-from pipeline.orchestration.partitions import today_key
+from pipeline.orchestration.partitions import latest_fetched_snapshot, today_key
 from pipeline.orchestration.schedules import raw_snapshots_job
 from pipeline.resources.http import UpstreamError
 from pipeline.sources.econnect.assets import UPSTREAM_FINGERPRINT
@@ -31,8 +31,9 @@ NCR_RAW = AssetKey("uk_registry_snapshot")
 
 
 def _latest_metadata(context: SensorEvaluationContext, key: AssetKey, name: str) -> object:
-    event = context.instance.get_latest_materialization_event(key)
-    materialization = event.asset_materialization if event else None
+    """`name` from the latest snapshot that fetched (a backfill's reuse of an old day records nothing)."""
+    record = latest_fetched_snapshot(context.instance, key)
+    materialization = record.asset_materialization if record else None
     value = materialization.metadata.get(name) if materialization else None
     return getattr(value, "value", None)
 

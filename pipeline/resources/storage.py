@@ -73,14 +73,17 @@ class DataDir(ConfigurableResource):
         """The raw zone for one source and day: exactly what the upstream returned."""
         return self.root / "raw" / source / partition
 
+    def raw_days(self, source: str, *, up_to: str) -> list[str]:
+        """The days with a stored raw snapshot of `source`, oldest first, up to and including `up_to`."""
+        root = self.root / "raw" / source
+        days = (
+            [path.name for path in root.iterdir() if not path.name.startswith(".")] if root.is_dir() else []
+        )
+        return sorted(day for day in days if day <= up_to)
+
     def table_path(self, asset: str, partition: str) -> Path:
         """Where the IO manager (`ParquetTables`) keeps one partition of a table asset."""
         return self.root / TABLES_DIR / asset / f"{partition}.parquet"
-
-    def stored_partitions(self, asset: str, *, up_to: str) -> dict[str, Path]:
-        """Every stored partition of a table asset up to and including `up_to`, by day."""
-        paths = sorted((self.root / TABLES_DIR / asset).glob("*.parquet"))
-        return {path.stem: path for path in paths if path.stem <= up_to}
 
     def report_path(self, name: str, partition: str, suffix: str) -> Path:
         return self.root / "reports" / partition / f"{name}_{partition}{suffix}"

@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from dagster import (
     AssetKey,
+    AssetMaterialization,
     AutomationCondition,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -17,7 +18,7 @@ from dagster import (
 )
 
 from pipeline.definitions import build_definitions
-from pipeline.orchestration.partitions import today_key
+from pipeline.orchestration.partitions import REUSED, today_key
 from pipeline.resources.http import HttpSettings
 from pipeline.sandbox import EConnectServer, NcrServer
 from pipeline.sandbox.data import make_registry, make_stations
@@ -163,6 +164,12 @@ def test_econnect_change_sensor_requests_a_snapshot_only_when_the_fleet_changed(
             materialise(local, instance, "econnect_station_pages")
         unchanged = sensor_tick(defs, "econnect_change_sensor", instance, first.cursor, econnect_api=api)
         assert unchanged.run_requests == [] and "unchanged since the last snapshot" in unchanged.skip_message
+        # A backfill re-materialising a past day from its stored snapshot says nothing about the upstream.
+        instance.report_runless_asset_event(
+            AssetMaterialization("econnect_station_pages", partition="2025-06-01", metadata={REUSED: True})
+        )
+        after_backfill = sensor_tick(defs, "econnect_change_sensor", instance, first.cursor, econnect_api=api)
+        assert after_backfill.run_requests == []
 
     with instance_for_test() as other, EConnectServer(stations[:-1], "u", "p", "BP") as changed_server:
         api = EConnectApi(

@@ -17,7 +17,7 @@ from dagster import (
     multi_asset,
 )
 
-from pipeline.orchestration.partitions import daily_snapshots, must_fetch, one_run_per_day
+from pipeline.orchestration.partitions import REUSED, daily_snapshots, must_fetch, one_run_per_day
 from pipeline.resources.metadata import table_metadata
 from pipeline.resources.storage import DataDir, atomic_directory, atomic_path
 from pipeline.sources.contract import Rejects, frame_type
@@ -74,7 +74,7 @@ def econnect_station_pages(
             metadata={
                 "pages": len(pages),
                 "records": sum(len(content) for _, content in pages),
-                "reused_stored_snapshot": True,
+                REUSED: True,
                 "path": MetadataValue.path(str(target)),
             }
         )

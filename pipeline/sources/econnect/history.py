@@ -1,4 +1,9 @@
-"""eConnect history: what the stored daily snapshots say together (the upstream keeps no history)."""
+"""eConnect history: what the stored daily snapshots say together (the upstream keeps no history).
+
+Each day's figures come from that day's table when it exists, or are derived from that day's raw
+snapshot when it does not (yet): both give the same numbers, so a day's history never depends on the
+order in which a backfill's runs happen to finish.
+"""
 
 from datetime import date, timedelta
 
@@ -8,6 +13,7 @@ from dagster import AssetExecutionContext, MetadataValue, Output, asset
 from pipeline.orchestration.partitions import daily_snapshots, one_run_per_day
 from pipeline.resources.storage import DataDir
 from pipeline.sources.econnect import transforms
+from pipeline.sources.econnect.assets import RAW_SOURCE, read_raw_pages
 
 GROUP = "econnect"
 HISTORY_DAYS_SHOWN = 14
@@ -15,6 +21,23 @@ HISTORY_DAYS_SHOWN = 14
 
 def week_before(day: str) -> str:
     return (date.fromisoformat(day) - timedelta(days=7)).isoformat()
+
+
+def stored_stations(data_dir: DataDir, day: str) -> pd.DataFrame | None:
+    """A day's stations: its table, else derived from its raw snapshot, else None (never stored)."""
+    table = data_dir.table_path("econnect_stations", day)
+    if table.is_file():
+        return pd.read_parquet(table)
+    raw = data_dir.raw_dir(RAW_SOURCE, day)
+    return transforms.stations_from_pages(read_raw_pages(raw)).table if raw.is_dir() else None
+
+
+def stored_state_counts(data_dir: DataDir, day: str) -> pd.DataFrame:
+    table = data_dir.table_path("econnect_station_counts", day)
+    if table.is_file():
+        return pd.read_parquet(table, filters=[("field", "==", "state")])
+    stations = stored_stations(data_dir, day)
+    return transforms.station_counts(stations) if stations is not None else pd.DataFrame()
 
 
 @asset(
@@ -26,15 +49,14 @@ def week_before(day: str) -> str:
 )
 def econnect_state_history(context: AssetExecutionContext, data_dir: DataDir) -> Output[pd.DataFrame]:
     """Stations per lifecycle state on every stored day up to this one (long: day, state, stations)."""
-    stored = data_dir.stored_partitions("econnect_station_counts", up_to=context.partition_key)
-    counts = {day: pd.read_parquet(path, filters=[("field", "==", "state")]) for day, path in stored.items()}
-    history = transforms.state_history(counts)
+    days = data_dir.raw_days(RAW_SOURCE, up_to=context.partition_key)
+    history = transforms.state_history({day: stored_state_counts(data_dir, day) for day in days})
     wide = transforms.state_history_wide(history).tail(HISTORY_DAYS_SHOWN)
     return Output(
         history,
         metadata={
             "dagster/row_count": len(history),
-            "days": len(stored),
+            "days": len(days),
             "history": MetadataValue.md(wide.to_markdown() if len(wide) else "_(no stored days)_"),
         },
     )
@@ -48,12 +70,12 @@ def econnect_model_state_changes(
     (e.g. PLANNED → OPERATIONAL); `(new)` and `(gone)` for stations that appeared or disappeared.
     Empty when no snapshot was stored 7 days before."""
     baseline_day = week_before(context.partition_key)
-    baseline = data_dir.table_path("econnect_stations", baseline_day)
-    if baseline.is_file():
-        changes = transforms.model_state_changes(pd.read_parquet(baseline), econnect_stations)
-    else:
-        context.log.info(f"No stored econnect_stations for {baseline_day}; nothing to compare with.")
+    baseline = stored_stations(data_dir, baseline_day)
+    if baseline is None:
+        context.log.info(f"No eConnect snapshot stored for {baseline_day}; nothing to compare with.")
         changes = transforms.model_state_changes(econnect_stations.iloc[0:0], econnect_stations.iloc[0:0])
+    else:
+        changes = transforms.model_state_changes(baseline, econnect_stations)
     planned_to_operational = changes.loc[
         (changes["from_state"] == "PLANNED") & (changes["to_state"] == "OPERATIONAL"), "stations"
     ].sum()
@@ -61,7 +83,7 @@ def econnect_model_state_changes(
         changes,
         metadata={
             "dagster/row_count": len(changes),
-            "compared_with": baseline_day if baseline.is_file() else f"{baseline_day} (not stored)",
+            "compared_with": baseline_day if baseline is not None else f"{baseline_day} (not stored)",
             "planned_to_operational": int(planned_to_operational),
             "changes": MetadataValue.md(changes.to_markdown(index=False) if len(changes) else "_(none)_"),
         },

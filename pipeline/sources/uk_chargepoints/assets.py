@@ -18,7 +18,7 @@ from dagster import (
     multi_asset,
 )
 
-from pipeline.orchestration.partitions import daily_snapshots, must_fetch, one_run_per_day
+from pipeline.orchestration.partitions import REUSED, daily_snapshots, must_fetch, one_run_per_day, today_key
 from pipeline.resources.metadata import table_metadata
 from pipeline.resources.storage import DataDir, S3Bucket, atomic_path
 from pipeline.sources.contract import Rejects, column_schema, rejects_frame
@@ -92,7 +92,7 @@ def uk_registry_snapshot(
         return MaterializeResult(
             metadata={
                 "bytes": target.stat().st_size,
-                "reused_stored_snapshot": True,
+                REUSED: True,
                 "path": MetadataValue.path(str(target)),
             }
         )
@@ -231,7 +231,9 @@ def uk_charger_models_csv(
     day = context.partition_key
     counts = pq.ParquetFile(data_dir.table_path("uk_charger_model_counts", day))
     devices = pq.ParquetFile(data_dir.table_path("uk_charge_devices", day)).metadata.num_rows
-    keys = {"dated": f"{day}/{CSV_NAME}", "latest": CSV_NAME}
+    keys = {"dated": f"{day}/{CSV_NAME}"}
+    if day == today_key():  # a backfilled past day must not replace what the service reads as current
+        keys["latest"] = CSV_NAME
     with atomic_path(data_dir.report_path("charger_models_UK", day, ".csv")) as csv_path:
         with csv_path.open("w", encoding="utf-8", newline="") as out:
             rows = write_counts_csv(counts.iter_batches(batch_size=65_536), out)
@@ -241,7 +243,9 @@ def uk_charger_models_csv(
         size = csv_path.stat().st_size
     yield MaterializeResult(
         metadata={
-            "uri": MetadataValue.url(uris["latest"]),
+            "uri": MetadataValue.url(uris["latest"])
+            if "latest" in uris
+            else MetadataValue.text("not replaced: a past day never overwrites the latest copy"),
             "dated_uri": MetadataValue.url(uris["dated"]),
             "bytes": size,
             "dagster/row_count": rows,

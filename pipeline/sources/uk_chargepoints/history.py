@@ -1,5 +1,6 @@
 """UK registry history: devices per manufacturer across the stored daily snapshots."""
 
+import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from dagster import AssetExecutionContext, MetadataValue, Output, asset
 from pipeline.orchestration.partitions import daily_snapshots, one_run_per_day
 from pipeline.resources.storage import DataDir
 from pipeline.sources.uk_chargepoints import transforms
+from pipeline.sources.uk_chargepoints.assets import RAW_SOURCE, read_charge_devices, registry_file
+from pipeline.sources.uk_chargepoints.staging import clean_devices_to
 
 GROUP = "uk_chargepoints"
 
@@ -25,9 +28,9 @@ def uk_manufacturer_history(context: AssetExecutionContext, data_dir: DataDir) -
     """Devices per manufacturer on every stored day up to this one; metadata shows the change over
     the week (against the snapshot 7 days before, when one was stored)."""
     day = context.partition_key
-    stored = data_dir.stored_partitions("uk_charger_model_counts", up_to=day)
+    stored = data_dir.raw_days(RAW_SOURCE, up_to=day)
     history = transforms.manufacturer_history(
-        {stored_day: _per_manufacturer(path) for stored_day, path in stored.items()}
+        {stored_day: _per_manufacturer(data_dir, stored_day) for stored_day in stored}
     )
     baseline = (date.fromisoformat(day) - timedelta(days=7)).isoformat()
     metadata: dict[str, MetadataValue] = {
@@ -44,8 +47,20 @@ def uk_manufacturer_history(context: AssetExecutionContext, data_dir: DataDir) -
     return Output(history, metadata=metadata)
 
 
-def _per_manufacturer(counts_path: Path) -> pd.DataFrame:
-    """One stored day's counts summed per manufacturer in Arrow (a day's counts can be large)."""
-    table = pq.read_table(counts_path, columns=["ChargeDeviceManufacturer", "Count"])
+def _per_manufacturer(data_dir: DataDir, day: str) -> pd.DataFrame:
+    """One stored day's devices per manufacturer, summed in Arrow (a day's counts can be large).
+
+    From the day's counts table, or, when that is not written (yet), from its raw snapshot: the same
+    numbers either way, so the history never depends on the order a backfill's runs finish in.
+    """
+    counts_path = data_dir.table_path("uk_charger_model_counts", day)
+    if counts_path.is_file():
+        table = pq.read_table(counts_path, columns=["ChargeDeviceManufacturer", "Count"])
+    else:
+        with tempfile.TemporaryDirectory() as scratch:
+            devices_path = Path(scratch) / "devices.parquet"
+            clean_devices_to(devices_path, read_charge_devices(registry_file(data_dir, day)))
+            devices = pq.read_table(devices_path, columns=list(transforms.COUNT_KEYS))
+        table = transforms.charger_model_counts(devices)
     summed = table.group_by("ChargeDeviceManufacturer", use_threads=False).aggregate([("Count", "sum")])
     return summed.rename_columns(["ChargeDeviceManufacturer", "Count"]).to_pandas()

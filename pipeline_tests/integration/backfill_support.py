@@ -1,0 +1,286 @@
+"""Helpers for the backfill tests: per-day upstream data, a port that refuses, output readers, the daemon.
+
+Kept apart from `test_backfills.py` so the tests read as what they prove, not how they set it up.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import openpyxl
+import pytest
+from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
+from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+from dagster._core.utils import make_new_backfill_id
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load_target import WorkspaceFileTarget
+from dagster._time import datetime_from_timestamp, get_current_timestamp
+from dagster._utils.caching_instance_queryer import CachingInstanceQueryer
+
+from pipeline.definitions import build_definitions
+from pipeline.resources.http import HttpSettings
+from pipeline.sandbox import make_registry, make_stations
+from pipeline.sandbox.s3 import LocalS3
+from pipeline.sandbox.servers import NCR_PATH
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CSV_NAME = "charger_models_UK.csv"
+USERNAME, PASSWORD, PARTNER = "sandbox", "sandbox-secret", "BP-SANDBOX"
+# A fetch that should not happen must fail in well under a second, not after minutes of backoff.
+FAST = HttpSettings(connect_timeout_s=1, read_timeout_s=5, max_attempts=2, backoff_initial_s=0.01)
+
+# Small enough for ~1 s per in-process run, large enough for every kind of dirty value to occur.
+_BASE_STATIONS = make_stations(240)
+_BASE_REGISTRY = make_registry(400)
+# The repo's own local instance config (`make home` installs it): SQLite in DAGSTER_HOME, every pool
+# (the two API pools) limited to one slot, no telemetry.
+LOCAL_INSTANCE_CONFIG = REPO_ROOT / "deploy" / "dagster.local.yaml"
+_TERMINAL = {
+    BulkActionStatus.COMPLETED,
+    BulkActionStatus.COMPLETED_SUCCESS,
+    BulkActionStatus.COMPLETED_FAILED,
+    BulkActionStatus.FAILED,
+    BulkActionStatus.CANCELED,
+}
+
+
+def stations_for(index: int) -> list[dict]:
+    """Day `index`'s fleet: `index + 1` stations gone and a few more decommissioned than the day before."""
+    stations = copy.deepcopy(_BASE_STATIONS)
+    del stations[index * 7 : index * 7 + index + 1]
+    for station in stations[100 : 100 + 3 * index]:
+        station["state"] = "DECOMMISSIONED"
+    return stations
+
+
+def registry_for(index: int) -> dict:
+    """Day `index`'s registry: the last `index` devices gone, every 40th device re-labelled for the day."""
+    registry = copy.deepcopy(_BASE_REGISTRY)
+    devices = registry["ChargeDevice"]
+    del devices[len(devices) - index :]
+    for device in devices[index::40]:
+        device["ChargeDeviceModel"] = f"Retrofit {index}"
+    return registry
+
+
+def pipeline_env(
+    s3: LocalS3, *, econnect_url: str, ncr_url: str, data_dir: Path, prefix: str
+) -> dict[str, str]:
+    """Everything a run reads from the environment (secrets through EnvVar, S3 through boto3)."""
+    return {
+        **s3.env(),
+        "ECONNECT_API_URL": econnect_url,
+        "ECONNECT_USERNAME": USERNAME,
+        "ECONNECT_PASSWORD": PASSWORD,
+        "ECONNECT_BUSINESS_PARTNER": PARTNER,
+        "NCR_API_URL": ncr_url,
+        "PIPELINE_DATA_DIR": str(data_dir),
+        "PIPELINE_S3_PREFIX": prefix,
+    }
+
+
+def daemon_env(s3: LocalS3, *, dead: str, data_dir: Path, home: Path, prefix: str) -> dict[str, str]:
+    """The daemon's environment: this process's minus any pipeline settings, plus the test's."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "ECONNECT_", "NCR_"))}
+    pipeline = pipeline_env(s3, econnect_url=dead, ncr_url=dead + NCR_PATH, data_dir=data_dir, prefix=prefix)
+    return {**inherited, **pipeline, "DAGSTER_HOME": str(home)}
+
+
+def materialise(
+    env: Mapping[str, str],
+    day: str,
+    *,
+    instance: DagsterInstance | None = None,
+    selection: list[AssetKey] | None = None,
+) -> ExecuteInProcessResult:
+    """The whole graph (or `selection`) for one partition, in process, with `env` applied."""
+    job = build_definitions(env, http=FAST).resolve_implicit_global_asset_job_def()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        return job.execute_in_process(
+            partition_key=day,
+            instance=instance or DagsterInstance.ephemeral(),
+            asset_selection=selection,
+            raise_on_error=False,
+        )
+
+
+def metadata_by_asset(result: ExecuteInProcessResult) -> dict[str, dict[str, object]]:
+    return {
+        event.asset_key.to_user_string(): {k: v.value for k, v in event.materialization.metadata.items()}
+        for event in result.get_asset_materialization_events()
+    }
+
+
+@contextmanager
+def refusing_endpoint() -> Iterator[str]:
+    """`http://127.0.0.1:PORT` where every connection is refused at once.
+
+    The port is bound but never listened on, so the kernel answers each SYN with a reset, and nobody
+    else can take the port while the test runs (a merely closed port could be reused by another test).
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def connection_refused(url: str) -> bool:
+    host, port = url.removeprefix("http://").split("/")[0].split(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def workbook_path(data_dir: Path, day: str) -> Path:
+    return data_dir / "reports" / day / f"econnect_stations_{day}.xlsx"
+
+
+def workbook_values(data_dir: Path, day: str) -> dict[str, list[list[object]]]:
+    """Every cell value of every sheet, by sheet name in workbook order."""
+    workbook = openpyxl.load_workbook(workbook_path(data_dir, day), read_only=True)
+    try:
+        return {
+            name: [list(row) for row in workbook[name].iter_rows(values_only=True)]
+            for name in workbook.sheetnames
+        }
+    finally:
+        workbook.close()
+
+
+def csv_bytes(s3: LocalS3, key: str) -> bytes:
+    return s3.client().get_object(Bucket=s3.bucket, Key=key)["Body"].read()
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """SHA-256 of every file under `root`, by relative path: proves a tree was not touched."""
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def write_dagster_home(home: Path) -> Path:
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(LOCAL_INSTANCE_CONFIG, home / "dagster.yaml")
+    return home
+
+
+@contextmanager
+def running_daemon(env: Mapping[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
+    """`dagster-daemon run` from the repo root (so it loads `workspace.yaml`), in its own process group.
+
+    On exit the whole group (daemon, its code server, any run workers) gets SIGTERM, then SIGKILL.
+    """
+    daemon_cli = Path(sys.executable).with_name("dagster-daemon")
+    with log_path.open("wb") as log:
+        daemon = subprocess.Popen(
+            [str(daemon_cli), "run"],
+            cwd=REPO_ROOT,
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            yield daemon
+        finally:
+            _stop_group(daemon)
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    for sig, grace_s in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)  # the group we created: pgid == the daemon's pid
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            continue
+        if not _group_alive(process.pid):
+            break
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wait_for_backfill(
+    instance: DagsterInstance, backfill_id: str, daemon: subprocess.Popen, *, timeout_s: float, log: Path
+) -> BulkActionStatus:
+    """Poll until the backfill reaches a terminal status; fail with the daemon's log if it dies or stalls."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        backfill = instance.get_backfill(backfill_id)
+        if backfill is not None and backfill.status in _TERMINAL:
+            return backfill.status
+        if daemon.poll() is not None:
+            raise AssertionError(f"dagster-daemon exited with {daemon.returncode}:\n{tail(log)}")
+        time.sleep(1.0)
+    status = getattr(instance.get_backfill(backfill_id), "status", None)
+    raise AssertionError(f"backfill still {status} after {timeout_s:.0f}s; daemon log:\n{tail(log)}")
+
+
+def tail(path: Path, chars: int = 4000) -> str:
+    return path.read_text(errors="replace")[-chars:]
+
+
+def copy_raw_days(source: Path, target: Path, days: list[str]) -> None:
+    """Copy the stored raw snapshots of `days` (both sources) from one data dir into another."""
+    for day in days:
+        for raw_dir in sorted((source / "raw").glob(f"*/{day}")):
+            shutil.copytree(raw_dir, target / "raw" / raw_dir.parent.name / day)
+
+
+def launch_like_the_ui(instance: DagsterInstance, partition_names: list[str]) -> tuple[str, set[AssetKey]]:
+    """What `launchPartitionBackfill` does for *Materialize all* over a partition range in the UI.
+
+    dagster_graphql/implementation/execution/backfill.py: a pure asset backfill is built with
+    `PartitionBackfill.from_asset_partitions` over the workspace's asset graph (loaded from
+    `workspace.yaml`, as the webserver does) and stored with `instance.add_backfill`; the backfill
+    daemon does everything else. Returns the backfill id and the asset keys it targets.
+    """
+    target = WorkspaceFileTarget(paths=[str(REPO_ROOT / "workspace.yaml")])
+    with WorkspaceProcessContext(instance, target) as workspace:
+        context = workspace.create_request_context()
+        errors = list(context.code_location_errors())
+        assert errors == [], errors
+        asset_graph = context.asset_graph
+        keys = set(asset_graph.materializable_asset_keys)
+        timestamp = get_current_timestamp()
+        backfill = PartitionBackfill.from_asset_partitions(
+            backfill_id=make_new_backfill_id(),
+            asset_graph=asset_graph,
+            partition_names=partition_names,
+            asset_selection=sorted(keys),
+            backfill_timestamp=timestamp,
+            tags={},
+            dynamic_partitions_store=CachingInstanceQueryer(
+                instance, asset_graph, context, evaluation_time=datetime_from_timestamp(timestamp)
+            ),
+            all_partitions=False,
+            title="backfill test",
+            description=None,
+            run_config=None,
+        )
+    instance.add_backfill(backfill)
+    return backfill.backfill_id, keys

@@ -1,0 +1,266 @@
+"""Backfills of past days: re-derived from the stored raw snapshots, never from the upstreams.
+
+The upstream APIs serve only the current state, so a past day can only ever be rebuilt from what was
+stored on that day. Seven "original" days are taken first (time travelled to each day, against fake
+upstreams whose data differs per day); then the upstreams are stopped and every day is backfilled,
+in process and through the real `dagster-daemon`, and must come out as it was. The last tests pin
+bugs found while writing these: history that depended on run order, a backfill overwriting the latest
+CSV, and reused old snapshots passing the freshness check.
+"""
+
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
+from dagster._core.execution.backfill import BulkActionStatus
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG as RANGE_END_TAG
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as RANGE_START_TAG
+from dagster._core.storage.tags import PARTITION_NAME_TAG
+
+from pipeline.orchestration.partitions import today_key
+from pipeline.sandbox import EConnectServer, NcrServer
+from pipeline.sandbox.s3 import LocalS3
+from pipeline.sandbox.servers import NCR_PATH
+from pipeline_tests.integration import backfill_support as support
+
+TODAY = date.fromisoformat(today_key())
+DAYS = [(TODAY - timedelta(days=10 - offset)).isoformat() for offset in range(7)]
+NEVER_STORED = (TODAY - timedelta(days=20)).isoformat()
+RAW = {"econnect_station_pages": "econnect", "uk_registry_snapshot": "uk_chargepoints"}
+ORIGINAL, BACKFILL, DAEMON = "original/", "backfill/", "daemon/"
+
+
+@dataclass
+class Originals:
+    data_dir: Path
+    workbooks: dict
+    csvs: dict
+    upstreams: list
+
+
+@pytest.fixture(scope="module")
+def s3():
+    with LocalS3("ev-insight-backfills") as local:
+        yield local
+
+
+@pytest.fixture(scope="module")
+def originals(s3, tmp_path_factory):
+    """Each of DAYS materialised on that very day (time travel) from that day's upstream data."""
+    data_dir = tmp_path_factory.mktemp("stored-days")
+    workbooks, csvs, upstreams = {}, {}, []
+    for index, day in enumerate(DAYS):
+        with (
+            EConnectServer(support.stations_for(index), support.USERNAME, support.PASSWORD) as econnect,
+            NcrServer(support.registry_for(index)) as ncr,
+        ):
+            env = support.pipeline_env(
+                s3, econnect_url=econnect.base_url, ncr_url=ncr.url, data_dir=data_dir, prefix=ORIGINAL
+            )
+            with time_machine.travel(datetime.fromisoformat(day).replace(hour=6, tzinfo=UTC), tick=True):
+                assert today_key() == day
+                result = support.materialise(env, day)
+        assert result.success, f"original run of {day} failed"
+        fetched = support.metadata_by_asset(result)
+        assert fetched["econnect_station_pages"]["http_requests"] >= 1  # today's partition: fetched
+        assert "reused_stored_snapshot" not in fetched["uk_registry_snapshot"]
+        upstreams += [econnect, ncr]
+        workbooks[day] = support.workbook_values(data_dir, day)
+        csvs[day] = support.csv_bytes(s3, f"{ORIGINAL}{day}/{support.CSV_NAME}")
+    # The days really differ, so "equal to the original" below is checked per day, not by luck.
+    assert len({repr(values["values"]) for values in workbooks.values()}) == len(DAYS)
+    assert len(set(csvs.values())) == len(DAYS)
+    return Originals(data_dir, workbooks, csvs, upstreams)
+
+
+@dataclass
+class Backfill:
+    results: dict
+    requests_before: list
+    requests_after: list
+    raw_before: dict
+    raw_after: dict
+    refused: bool
+
+
+@pytest.fixture(scope="module")
+def backfill(originals, s3):
+    """Upstreams stopped, derived outputs deleted, then every day backfilled in process (selection `*`)."""
+    for upstream in originals.upstreams:
+        with pytest.raises(RuntimeError, match="not running"):
+            _ = upstream.base_url
+    requests_before = [len(upstream.requests) for upstream in originals.upstreams]
+    data_dir = originals.data_dir
+    derived = sorted(path for path in data_dir.iterdir() if path.name != "raw")
+    assert {path.name for path in derived} >= {"reports", "tables"}
+    for path in derived:  # only the raw snapshots survive
+        shutil.rmtree(path)
+    raw_before = support.tree_digest(data_dir / "raw")
+    results = {}
+    with support.refusing_endpoint() as dead:
+        env = support.pipeline_env(
+            s3, econnect_url=dead, ncr_url=dead + NCR_PATH, data_dir=data_dir, prefix=BACKFILL
+        )
+        instance = DagsterInstance.ephemeral()
+        # Oldest first, as the originals were taken: the history sheets read earlier days' tables
+        # (see test_backfill_order_does_not_change_a_days_history).
+        for day in DAYS:
+            results[day] = support.materialise(env, day, instance=instance)
+        refused = support.connection_refused(dead)
+    return Backfill(
+        results=results,
+        requests_before=requests_before,
+        requests_after=[len(upstream.requests) for upstream in originals.upstreams],
+        raw_before=raw_before,
+        raw_after=support.tree_digest(data_dir / "raw"),
+        refused=refused,
+    )
+
+
+def test_every_backfilled_day_succeeds_from_its_stored_snapshot(backfill):
+    assert [day for day, result in backfill.results.items() if not result.success] == []
+    for index, (day, result) in enumerate(backfill.results.items()):
+        metadata = support.metadata_by_asset(result)
+        for raw in RAW:
+            assert metadata[raw]["reused_stored_snapshot"] is True, (day, raw)
+            assert "http_requests" not in metadata[raw], (day, raw)
+        assert metadata["econnect_station_pages"]["records"] == len(support.stations_for(index))
+        assert str(metadata["econnect_station_report"]["path"]).endswith(f"econnect_stations_{day}.xlsx")
+
+
+def test_no_request_reached_an_upstream_and_the_raw_zone_is_untouched(backfill):
+    assert backfill.refused  # the URLs the runs were given refuse every connection
+    assert backfill.requests_after == backfill.requests_before
+    assert all(count > 0 for count in backfill.requests_before)  # each day's upstream was really used
+    assert backfill.raw_after == backfill.raw_before
+    assert len([path for path in backfill.raw_before if path.startswith("econnect/")]) > len(DAYS)
+
+
+def test_backfilled_outputs_equal_the_originals_exactly(backfill, originals, s3):
+    for day in DAYS:
+        assert support.workbook_values(originals.data_dir, day) == originals.workbooks[day], day
+        assert support.csv_bytes(s3, f"{BACKFILL}{day}/{support.CSV_NAME}") == originals.csvs[day], day
+    # The `State History` sheet of the last day covers all seven stored days.
+    history = originals.workbooks[DAYS[-1]]["State History"]
+    assert [row[0] for row in history[1:]] == DAYS
+
+
+def test_a_backfill_does_not_make_old_snapshots_look_fresh(backfill):
+    # The backfill's instance saw only the seven past days; the newest stored snapshot is 4 days old.
+    evaluations = backfill.results[DAYS[-1]].get_asset_check_evaluations()
+    fresh = {e.asset_key.to_user_string(): e.passed for e in evaluations if e.check_name == "snapshot_fresh"}
+    assert set(fresh) == set(RAW)
+    assert not any(fresh.values()), f"snapshot_fresh passed {fresh}; the newest snapshot is from {DAYS[-1]}"
+
+
+def test_a_past_day_never_stored_fails_at_once_without_a_request(s3, tmp_path):
+    with (
+        EConnectServer(support.stations_for(0), support.USERNAME, support.PASSWORD) as econnect,
+        NcrServer(support.registry_for(0)) as ncr,
+    ):
+        env = support.pipeline_env(
+            s3, econnect_url=econnect.base_url, ncr_url=ncr.url, data_dir=tmp_path, prefix="never/"
+        )
+        result = support.materialise(env, NEVER_STORED, selection=[AssetKey(raw) for raw in RAW])
+        requests = econnect.requests + ncr.requests
+    assert not result.success
+    failures = {
+        event.step_key: event.step_failure_data.error
+        for event in result.all_events
+        if event.event_type_value == "STEP_FAILURE"
+    }
+    assert set(failures) == set(RAW)
+    econnect_error = failures["econnect_station_pages"].to_string()
+    assert f"No eConnect snapshot was stored for {NEVER_STORED}" in econnect_error
+    assert "SnapshotUnavailable" in econnect_error
+    assert (
+        f"No UK registry snapshot was stored for {NEVER_STORED}"
+        in failures["uk_registry_snapshot"].to_string()
+    )
+    assert requests == []
+    assert not (tmp_path / "raw").exists()  # nothing half-written for the day
+
+
+# Dagster's own `AssetBackfillData.from_asset_partitions` still calls the deprecated `.sources()`.
+@pytest.mark.filterwarnings("ignore:Function `AssetSelection.sources` is deprecated:DeprecationWarning")
+def test_a_daemon_backfill_launched_like_the_ui_runs_one_run_per_day(originals, s3, tmp_path):
+    days, data_dir, log = DAYS[:2], tmp_path / "data", tmp_path / "daemon.log"
+    support.copy_raw_days(originals.data_dir, data_dir, days)
+    home = support.write_dagster_home(tmp_path / "home")
+    # The daemon also runs the project's schedules and sensors. The change sensors poll a port that
+    # refuses (two short attempts, then a skip); the schedules only tick at their cron times.
+    with (
+        support.refusing_endpoint() as dead,
+        pytest.MonkeyPatch.context() as patch,
+        DagsterInstance.from_config(str(home)) as instance,
+    ):
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+        assert not instance.telemetry_enabled
+        env = support.daemon_env(s3, dead=dead, data_dir=data_dir, home=home, prefix=DAEMON)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        patch.chdir(support.REPO_ROOT)
+        backfill_id, asset_keys = support.launch_like_the_ui(instance, days)
+        with support.running_daemon(env, log) as daemon:
+            status = support.wait_for_backfill(instance, backfill_id, daemon, timeout_s=240, log=log)
+        assert status == BulkActionStatus.COMPLETED_SUCCESS, support.tail(log)
+        runs = instance.get_runs(filters=RunsFilter(tags=DagsterRun.tags_for_backfill_id(backfill_id)))
+        reused = {
+            (raw, day): instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=AssetKey(raw), asset_partitions=[day]), limit=1
+            )
+            .records[0]
+            .asset_materialization.metadata["reused_stored_snapshot"]
+            .value
+            for raw in RAW
+            for day in days
+        }
+    # BackfillPolicy.multi_run(max_partitions_per_run=1): one run per day, each with every asset. Such a
+    # run is tagged with a one-day partition *range*, not with `dagster/partition`.
+    ranges = sorted((run.tags[RANGE_START_TAG], run.tags[RANGE_END_TAG]) for run in runs)
+    assert ranges == [(day, day) for day in days]
+    assert all(PARTITION_NAME_TAG not in run.tags for run in runs)
+    assert [run.status for run in runs] == [DagsterRunStatus.SUCCESS] * len(days)
+    assert all(set(run.asset_selection or ()) == asset_keys for run in runs)
+    assert set(reused.values()) == {True}
+    for day in days:  # the first stored days, so even State History must match the originals
+        assert support.workbook_values(data_dir, day) == originals.workbooks[day], day
+        assert support.csv_bytes(s3, f"{DAEMON}{day}/{support.CSV_NAME}") == originals.csvs[day]
+
+
+def test_backfill_order_does_not_change_a_days_history(originals, s3, tmp_path):
+    days = DAYS[:2]
+    support.copy_raw_days(originals.data_dir, tmp_path, days)
+    with support.refusing_endpoint() as dead:
+        env = support.pipeline_env(s3, econnect_url=dead, ncr_url=dead, data_dir=tmp_path, prefix="order/")
+        for day in reversed(days):  # the daemon launches all days at once; any may finish first
+            assert support.materialise(env, day).success, day
+    later = support.workbook_values(tmp_path, days[1])
+    for sheet in set(later) - {"State History"}:
+        assert later[sheet] == originals.workbooks[days[1]][sheet], sheet
+    assert later["State History"] == originals.workbooks[days[1]]["State History"]
+
+
+def test_backfilling_a_past_day_keeps_todays_latest_csv(originals, s3, tmp_path):
+    today = today_key()
+    with (
+        EConnectServer(support.stations_for(6), support.USERNAME, support.PASSWORD) as econnect,
+        NcrServer(support.registry_for(3)) as ncr,
+    ):
+        env = support.pipeline_env(
+            s3, econnect_url=econnect.base_url, ncr_url=ncr.url, data_dir=tmp_path, prefix="latest/"
+        )
+        assert support.materialise(env, today).success
+    todays = support.csv_bytes(s3, f"latest/{support.CSV_NAME}")
+    assert todays == support.csv_bytes(s3, f"latest/{today}/{support.CSV_NAME}")
+    support.copy_raw_days(originals.data_dir, tmp_path, DAYS[:1])
+    with support.refusing_endpoint() as dead:
+        env = {**env, "ECONNECT_API_URL": dead, "NCR_API_URL": dead}
+        assert support.materialise(env, DAYS[0]).success
+    assert support.csv_bytes(s3, f"latest/{DAYS[0]}/{support.CSV_NAME}") == originals.csvs[DAYS[0]]
+    latest = support.csv_bytes(s3, f"latest/{support.CSV_NAME}")
+    assert latest == todays, f"backfilling {DAYS[0]} replaced the latest CSV"
