@@ -194,6 +194,8 @@ def uk_charger_model_counts(
     keys = list(transforms.COUNT_KEYS)
     devices = pq.read_table(data_dir.table_path("uk_charge_devices", day), columns=keys, read_dictionary=keys)
     counts = transforms.charger_model_counts(devices)
+    for batch in counts.to_batches(max_chunksize=65_536):
+        ChargerModelCounts.validate(batch.to_pandas())  # the table contract, one batch at a time
     write_table(data_dir.table_path("uk_charger_model_counts", day), counts)
     total = int(pc.sum(counts["Count"]).as_py() or 0)
     yield MaterializeResult(

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from pipeline.resources.storage import atomic_path
 from pipeline.sources.uk_chargepoints import transforms
+from pipeline.sources.uk_chargepoints.schema import ChargeDevices
 
 PREVIEW_ROWS = 10
 
@@ -51,6 +52,7 @@ def clean_devices_to(target: Path, records: Iterable[object]) -> CleanedDevices:
         with atomic_path(target) as tmp, pq.ParquetWriter(tmp, _table_schema()) as writer:
             for batch in pq.ParquetFile(staging).iter_batches(batch_size=transforms.BATCH_ROWS):
                 kept = transforms.keep_latest_with_model(batch, mask)
+                ChargeDevices.validate(kept.to_pandas())  # the table contract, one batch at a time
                 writer.write_table(kept)
                 if result.rows == 0 and kept.num_rows:
                     result.preview = kept.slice(0, PREVIEW_ROWS).to_pandas().to_markdown(index=False)
