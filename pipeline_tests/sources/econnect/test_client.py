@@ -1,11 +1,14 @@
+import itertools
 import json
 import re
-import threading
+import time
 
 import pytest
 import responses
 
 from pipeline.resources.http import CredentialsRefusedError, HttpSettings, RateLimiter, UpstreamError
+from pipeline.sandbox import EConnectServer
+from pipeline.sandbox.data import make_stations
 from pipeline.sources.econnect.client import EConnectApi
 
 BASE = "http://econnect.test"
@@ -98,26 +101,31 @@ def test_password_is_not_in_the_resource_repr():
     assert "s3cret-pw" not in repr(api())
 
 
-def add_threaded_page(number, body, threads):
-    def reply(request):
-        threads.add(threading.current_thread().name)
-        return 200, {}, body
-
-    responses.add_callback(responses.GET, re.compile(rf"{URL}\?page={number}&size=100$"), callback=reply)
-
-
-@responses.activate
 def test_pages_after_the_first_are_fetched_concurrently_when_the_total_is_known():
-    threads: set[str] = set()
-    add_page(0, page_body([0], total_pages=6))
-    for number in range(1, 6):
-        add_threaded_page(number, page_body([number]), threads)
-    add_page(6, page_body([]))
-    pages = list(api(max_concurrency=4).iter_pages())
-    assert sorted(p.number for p in pages) == list(range(7))
-    assert pages[0].number == 0 and pages[-1].number == 6  # the empty page is read last, alone
-    assert len(threads) > 1 and all(name.startswith("econnect-page") for name in threads)
-    assert len(responses.calls) == 7
+    """Against the sandbox's real server (`responses` serialises its callbacks): with 0.2 s per answer,
+    requests can only overlap in time if they are in flight together."""
+    with EConnectServer(make_stations(550), "u", "p", "BP", latency_s=0.2) as server:
+        api = EConnectApi(
+            base_url=server.base_url, username="u", password="p", business_partner="BP", max_concurrency=5
+        )
+        client = api.http_client()
+        intervals: list[tuple[float, float]] = []
+        fetch = client.fetch
+
+        def timed_fetch(*args, **kwargs):
+            started = time.monotonic()
+            try:
+                return fetch(*args, **kwargs)
+            finally:
+                intervals.append((started, time.monotonic()))
+
+        client.fetch = timed_fetch  # type: ignore[method-assign]
+        pages = list(api.iter_pages(client))
+    assert sorted(p.number for p in pages) == list(range(7))  # 6 full pages, then the empty one
+    assert pages[0].number == 0 and pages[-1].number == 6
+    intervals.sort()
+    overlapping = sum(1 for (_, end), (start, _) in itertools.pairwise(intervals) if start < end)
+    assert overlapping >= 3, intervals
 
 
 @responses.activate
