@@ -39,8 +39,8 @@ def page_file(directory: Path, number: int) -> Path:
     return directory / f"page-{number:06d}.json"
 
 
-def read_raw_pages(directory: Path) -> Iterator[tuple[int, list[object]]]:
-    """`(page number, content)` from a stored snapshot, in page order, one page in memory at a time."""
+def read_raw_pages(directory: Path) -> Iterator[tuple[int, bytes]]:
+    """`(page number, body)` from a stored snapshot, in page order, one page in memory at a time."""
     if not directory.is_dir():
         raise FileNotFoundError(
             f"No raw eConnect snapshot at {directory}. Materialise econnect_station_pages for this "
@@ -48,7 +48,7 @@ def read_raw_pages(directory: Path) -> Iterator[tuple[int, list[object]]]:
         )
     for path in sorted(directory.glob("page-*.json")):
         number = int(path.stem.removeprefix("page-"))
-        yield number, json.loads(path.read_bytes())["content"]
+        yield number, path.read_bytes()
 
 
 @asset(
@@ -68,12 +68,12 @@ def econnect_station_pages(
     """
     target = data_dir.raw_dir(RAW_SOURCE, context.partition_key)
     if not must_fetch(context.partition_key, stored=target.is_dir(), source="eConnect"):
-        pages = list(read_raw_pages(target))
+        stored = [len(json.loads(body)["content"]) for _, body in read_raw_pages(target)]
         context.log.info(f"{context.partition_key} is a past day: reusing its stored snapshot, no HTTP call")
         return MaterializeResult(
             metadata={
-                "pages": len(pages),
-                "records": sum(len(content) for _, content in pages),
+                "pages": len(stored),
+                "records": sum(stored),
                 REUSED: True,
                 "path": MetadataValue.path(str(target)),
             }

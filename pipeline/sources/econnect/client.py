@@ -29,26 +29,30 @@ class Page:
     total_pages: int | None = None
 
     @cached_property
-    def content_digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.content, sort_keys=True).encode()).hexdigest()
+    def ids(self) -> tuple[object, ...]:
+        """The station ids in page order: equal for a page served twice, cheap to compare."""
+        return tuple(item.get("id") if isinstance(item, dict) else None for item in self.content)
 
     def fingerprint(self) -> str:
         """`totalElements` plus a hash of the content: changes when the fleet changes (page 0 suffices)."""
-        return f"{self.total_elements}:{self.content_digest[:16]}"
+        digest = hashlib.sha256(json.dumps(self.content, sort_keys=True).encode()).hexdigest()
+        return f"{self.total_elements}:{digest[:16]}"
 
 
 class _RepeatGuard:
-    """Fails when a page's content equals a neighbour's: pages may arrive in any order."""
+    """Fails when a page holds the same stations, in the same order, as a neighbour (a server that
+    ignores `page`). Pages may arrive in any order. Ids, not whole records, are compared: re-serialising
+    every record to hash it cost more CPU than the request itself."""
 
     def __init__(self, url: str) -> None:
         self._url = url
-        self._digests: dict[int, str] = {}
+        self._ids: dict[int, tuple[object, ...]] = {}
 
     def checked(self, page: Page) -> Page:
         if page.content:
-            self._digests[page.number] = page.content_digest
+            self._ids[page.number] = page.ids
             for neighbour in (page.number - 1, page.number + 1):
-                if self._digests.get(neighbour) == page.content_digest:
+                if self._ids.get(neighbour) == page.ids:
                     first, second = sorted((neighbour, page.number))
                     raise UpstreamError(
                         f"Page {second} of {self._url} repeats page {first} exactly: the server seems to "

@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -5,6 +6,8 @@ import pytest
 
 from pipeline.sources.econnect.schema import StationCounts, Stations
 from pipeline.sources.econnect.transforms import (
+    format_instant,
+    iso_instants,
     model_state_changes,
     parse_install_date,
     state_by_model,
@@ -167,3 +170,38 @@ def test_state_history_lists_states_per_stored_day_in_day_order():
         ["2026-11-25", "PLANNED", 1],
     ]
     assert state_history({}).empty
+
+
+def test_iso_instants_formats_a_column_like_format_instant_does_one_value():
+    raw = [
+        "2021-03-04T10:15:00+02:00",
+        "2021-03-04T10:15:00.123Z",
+        "2021-03-04T10:15:00.000001Z",
+        None,
+        "bad",
+    ]
+    column = pd.Series([parse_install_date(r) for r in raw], dtype="datetime64[ns, UTC]")
+    assert (
+        iso_instants(column).tolist()
+        == [format_instant(v) for v in column]
+        == [
+            "2021-03-04T08:15:00Z",
+            "2021-03-04T10:15:00.123000Z",
+            "2021-03-04T10:15:00.000001Z",
+            "",
+            "",
+        ]
+    )
+
+
+def test_pages_as_raw_bodies_give_the_same_stations_and_rejects_as_parsed_pages():
+    good = [station("1"), station("2", state=None)]
+    bad = [station("3"), {"modelInfo": "no id"}]
+    bodies = [
+        (0, json.dumps({"content": good, "number": 0}).encode()),
+        (1, json.dumps({"content": bad}).encode()),
+    ]
+    from_bodies, from_lists = stations_from_pages(bodies), stations_from_pages([(0, good), (1, bad)])
+    pd.testing.assert_frame_equal(from_bodies.table, from_lists.table)
+    pd.testing.assert_frame_equal(from_bodies.rejects, from_lists.rejects)
+    assert from_bodies.records == from_lists.records == 4
