@@ -158,7 +158,9 @@ def charger_model_counts(devices: pa.Table) -> pa.Table:
     Arrow all the way: a million devices are counted without a Python object per device.
     """
     keys = list(COUNT_KEYS)
-    grouped = devices.select(keys).group_by(keys, use_threads=False).aggregate([([], "count_all")])
+    # Row groups written batch by batch carry their own dictionaries; grouping needs one per column.
+    table = devices.select(keys).unify_dictionaries()
+    grouped = table.group_by(keys, use_threads=False).aggregate([([], "count_all")])
     counts = grouped.select([*keys, "count_all"]).rename_columns([*keys, "Count"])
     # Keys may arrive dictionary-encoded (cheap to group); plain strings are needed to sort.
     counts = counts.cast(pa.schema([*((key, pa.string()) for key in keys), ("Count", pa.int64())]))

@@ -1,6 +1,7 @@
 import csv
 import io
 
+import pyarrow.parquet as pq
 import pytest
 
 from pipeline.sources.uk_chargepoints.report import counts_csv, csv_count_total
@@ -147,3 +148,18 @@ def test_manufacturer_history_and_week_over_week():
         history, key="ChargeDeviceManufacturer", value="devices", day="2026-11-25", week_before="2026-11-18"
     )
     assert weekly.values.tolist() == [["A", 1, 2, 1], ["B", 1, 0, -1], ["C", 0, 1, 1]]
+
+
+def test_counts_of_a_table_stored_in_several_row_groups_with_their_own_dictionaries(tmp_path):
+    """Regression: registries over one batch (50,000 devices) are written in several row groups, and
+    reading the keys dictionary-encoded gave each its own dictionary, which grouping refused."""
+    first = devices_from_records([device("1", maker="A"), device("2", maker="B")]).table
+    second = devices_from_records([device("3", maker="C"), device("4", maker="A")]).table
+    path = tmp_path / "devices.parquet"
+    with pq.ParquetWriter(path, first.schema) as writer:
+        writer.write_table(first)
+        writer.write_table(second)
+    keys = ["ChargeDeviceManufacturer", "LocationType", "ChargeDeviceModel", "PostCode", "MonthUpdated"]
+    stored = pq.read_table(path, columns=keys, read_dictionary=keys)
+    counts = charger_model_counts(stored).to_pandas()
+    assert counts[["ChargeDeviceManufacturer", "Count"]].values.tolist() == [["A", 2], ["B", 1], ["C", 1]]
