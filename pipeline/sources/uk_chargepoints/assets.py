@@ -22,12 +22,12 @@ from pipeline.orchestration.partitions import REUSED, daily_snapshots, must_fetc
 from pipeline.resources.metadata import table_metadata
 from pipeline.resources.storage import DataDir, S3Bucket, atomic_path
 from pipeline.sources.contract import Rejects, column_schema, rejects_frame
-from pipeline.sources.quality import QualitySettings, reject_share_check, totals_check, unique_ids_check
+from pipeline.sources.quality import QualitySettings, distinct_ids_check, reject_share_check, totals_check
 from pipeline.sources.uk_chargepoints import transforms
 from pipeline.sources.uk_chargepoints.client import NcrApi
 from pipeline.sources.uk_chargepoints.report import csv_count_total, write_counts_csv
 from pipeline.sources.uk_chargepoints.schema import ChargeDevices, ChargerModelCounts
-from pipeline.sources.uk_chargepoints.staging import clean_devices_to, write_table
+from pipeline.sources.uk_chargepoints.staging import clean_devices_to, distinct_ids, write_table
 
 GROUP = "uk_chargepoints"
 RAW_SOURCE = "uk_chargepoints"
@@ -167,8 +167,8 @@ def uk_clean_charge_devices(
         },
     )
     yield MaterializeResult(asset_key="uk_charge_device_rejects", metadata=table_metadata(rejects))
-    ids = pq.read_table(target, columns=["ChargeDeviceId"])["ChargeDeviceId"]
-    yield unique_ids_check("uk_charge_devices", ids.to_pandas())
+    rows, distinct = distinct_ids(target)
+    yield distinct_ids_check("uk_charge_devices", rows=rows, distinct=distinct, examples=[])
     yield reject_share_check(
         "uk_charge_device_rejects",
         rejected=len(rejects),

@@ -7,7 +7,7 @@ ten times larger costs little more than the ids it adds.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,9 +45,8 @@ def clean_devices_to(target: Path, records: Iterable[object]) -> CleanedDevices:
                 result.records += batch.records
                 result.staged += batch.rows.num_rows
                 result.rejects.extend(batch.rejects)
-        ids = pq.read_table(staging, columns=["ChargeDeviceId", "position"])
-        mask = transforms.latest_mask(ids["ChargeDeviceId"], ids["position"], result.records)
-        del ids
+        mask = transforms.latest_mask(lambda: _id_batches(staging), result.records)
+        pa.default_memory_pool().release_unused()  # hand the staging pass's buffers back to the OS
         result.latest = int(mask.sum())
         with atomic_path(target) as tmp, pq.ParquetWriter(tmp, _table_schema()) as writer:
             for batch in pq.ParquetFile(staging).iter_batches(batch_size=transforms.BATCH_ROWS):
@@ -58,6 +57,28 @@ def clean_devices_to(target: Path, records: Iterable[object]) -> CleanedDevices:
                     result.preview = kept.slice(0, PREVIEW_ROWS).to_pandas().to_markdown(index=False)
                 result.rows += kept.num_rows
     return result
+
+
+def _id_batches(staging: Path) -> Iterator[tuple[pa.Array, pa.Array]]:
+    for batch in pq.ParquetFile(staging).iter_batches(
+        batch_size=transforms.BATCH_ROWS, columns=["ChargeDeviceId", "position"]
+    ):
+        yield batch["ChargeDeviceId"], batch["position"]
+
+
+def distinct_ids(table_path: Path) -> tuple[int, int]:
+    """(rows, distinct ChargeDeviceIds) of a written devices table, without a Python object per id."""
+    rows = pq.ParquetFile(table_path).metadata.num_rows
+
+    def batches() -> Iterator[tuple[pa.Array, pa.Array]]:
+        start = 0
+        for batch in pq.ParquetFile(table_path).iter_batches(
+            batch_size=transforms.BATCH_ROWS, columns=["ChargeDeviceId"]
+        ):
+            yield batch["ChargeDeviceId"], pa.array(range(start, start + batch.num_rows))
+            start += batch.num_rows
+
+    return rows, int(transforms.latest_mask(batches, rows).sum())
 
 
 def _table_schema() -> pa.Schema:

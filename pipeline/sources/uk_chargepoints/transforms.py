@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,11 +90,42 @@ def _batch(rows: list[tuple[object, ...]]) -> pa.RecordBatch:
     )
 
 
-def latest_mask(ids: pa.ChunkedArray, positions: pa.ChunkedArray, records: int) -> np.ndarray:
-    """A boolean per record position: True where that position holds the latest version of its id."""
-    latest = pa.table({"id": ids, "position": positions}).group_by("id").aggregate([("position", "max")])
+IdBatches = Callable[[], Iterable[tuple[pa.Array | pa.ChunkedArray, pa.Array | pa.ChunkedArray]]]
+
+
+def latest_mask(id_batches: IdBatches, records: int) -> np.ndarray:
+    """A boolean per record position: True where that position holds the latest version of its id.
+
+    Grouping a million string ids costs hundreds of MB, so ids are grouped by a 64-bit hash (8 bytes
+    each, numpy) instead. Only positions whose hash is shared — real duplicates and, very rarely, hash
+    collisions — are then compared by their actual ids, in a second pass over the (few) suspects.
+    `id_batches()` yields `(ids, positions)` batches and is called once per pass.
+    """
+    hashes = np.zeros(records, dtype=np.int64)
+    present = np.zeros(records, dtype=bool)
+    for ids, positions in id_batches():
+        at = positions.to_numpy()
+        hashes[at] = np.fromiter((hash(value) for value in ids.to_pylist()), dtype=np.int64, count=len(at))
+        present[at] = True
+    staged = np.flatnonzero(present)
     mask = np.zeros(records, dtype=bool)
-    mask[latest["position_max"].to_numpy()] = True
+    if len(staged) == 0:
+        return mask
+    order = np.lexsort((staged, hashes[staged]))  # by hash, then by position
+    by_hash, position = hashes[staged][order], staged[order]
+    starts = np.r_[True, by_hash[1:] != by_hash[:-1]]
+    ends = np.r_[by_hash[1:] != by_hash[:-1], True]
+    mask[position[ends]] = True
+    suspects = np.sort(position[~(starts & ends)])  # members of hash groups with more than one position
+    if len(suspects):
+        mask[suspects] = False
+        latest: dict[str, int] = {}
+        for ids, positions in id_batches():
+            at = positions.to_numpy()
+            hit = np.isin(at, suspects)
+            for value, pos in zip(np.asarray(ids.to_pylist(), dtype=object)[hit], at[hit], strict=True):
+                latest[value] = max(latest.get(value, -1), int(pos))
+        mask[list(latest.values())] = True
     return mask
 
 
@@ -125,7 +156,7 @@ def devices_from_records(records: Iterable[object]) -> Devices:
     batches = list(device_batches(records))
     staged = pa.Table.from_batches([b.rows for b in batches], schema=DEVICE_SCHEMA)
     total = sum(b.records for b in batches)
-    mask = latest_mask(staged["ChargeDeviceId"], staged["position"], total)
+    mask = latest_mask(lambda: [(staged["ChargeDeviceId"], staged["position"])], total)
     table = keep_latest_with_model(staged, mask)
     latest = int(mask.sum())
     rejects = [row for b in batches for row in b.rejects]

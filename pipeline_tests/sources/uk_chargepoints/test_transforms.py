@@ -1,14 +1,17 @@
 import csv
 import io
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from pipeline.sources.uk_chargepoints.report import counts_csv, csv_count_total
 from pipeline.sources.uk_chargepoints.schema import ChargeDevices, ChargerModelCounts
+from pipeline.sources.uk_chargepoints.staging import distinct_ids
 from pipeline.sources.uk_chargepoints.transforms import (
     charger_model_counts,
     devices_from_records,
+    latest_mask,
     manufacturer_history,
     month_updated,
     normalise_postcode,
@@ -163,3 +166,20 @@ def test_counts_of_a_table_stored_in_several_row_groups_with_their_own_dictionar
     stored = pq.read_table(path, columns=keys, read_dictionary=keys)
     counts = charger_model_counts(stored).to_pandas()
     assert counts[["ChargeDeviceManufacturer", "Count"]].values.tolist() == [["A", 2], ["B", 1], ["C", 1]]
+
+
+def test_latest_mask_keeps_the_last_position_of_each_id_even_when_hashes_collide(monkeypatch):
+    ids = ["a", "b", "a", "c", "b", "d"]
+    batches = lambda: [(pa.array(ids[:3]), pa.array([0, 1, 2])), (pa.array(ids[3:]), pa.array([3, 4, 6]))]  # noqa: E731
+    assert latest_mask(batches, 7).tolist() == [False, False, True, True, True, False, True]
+    # Every id hashing alike must not merge different devices: the suspects are compared by id.
+    monkeypatch.setattr("builtins.hash", lambda value: 42)
+    assert latest_mask(batches, 7).tolist() == [False, False, True, True, True, False, True]
+
+
+def test_distinct_ids_of_a_stored_table_counts_repeats(tmp_path):
+    path = tmp_path / "devices.parquet"
+    with pq.ParquetWriter(path, pa.schema([("ChargeDeviceId", pa.string())])) as writer:
+        writer.write_table(pa.table({"ChargeDeviceId": ["a", "b"]}))
+        writer.write_table(pa.table({"ChargeDeviceId": ["a", "c"]}))
+    assert distinct_ids(path) == (4, 3)
