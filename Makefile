@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install demo test ui clean home
+.PHONY: install demo test ui clean home bench bench-quick
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -40,6 +40,13 @@ test: install
 # The UI on the demo's instance, with the sandbox running, so runs launched from it reach the fakes.
 ui: install home
 	$(PY) -m pipeline.sandbox.demo --ui
+
+# The seed scripts vs the pipeline on this machine, about 7 minutes (docs/performance.md).
+bench: install
+	$(PY) -m pipeline_tests.benchmarks.run --out docs/performance-results.md
+
+bench-quick: install
+	$(PY) -m pipeline_tests.benchmarks.run --quick
 
 clean:
 	rm -rf $(VENV) data .dagster_home

@@ -1,0 +1,194 @@
+"""Markdown tables of a benchmark run, and the issue's targets checked against them.
+
+Plain string formatting rather than a table library, so the output looks the same wherever it is run
+and the results file diffs cleanly between runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipeline_tests.benchmarks.measure import Measurement
+from pipeline_tests.benchmarks.scenarios import EndToEnd, Fetch, Workbook
+
+ECONNECT_TARGET_SIZE = 200_000
+REGISTRY_SIZES = (100_000, 1_000_000)
+WORKBOOK_TARGET_SIZE = 200_000
+_REGISTRY_TARGET = "registry peak memory at 1M ≤ 100 MB above 100k"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = [header, ["---"] * len(header), *rows]
+    return "\n".join("| " + " | ".join(str(cell) for cell in line) + " |" for line in lines)
+
+
+def end_to_end(results: Sequence[EndToEnd]) -> str:
+    header = [
+        "source", "size", "seed s", "seed peak MB", "pipeline s", "pipeline tree peak MB",
+        "pipeline largest process MB", "speed-up (seed s / pipeline s)", "memory (pipeline tree / seed)",
+        "both finished",
+    ]  # fmt: skip
+    rows = [
+        [
+            r.source,
+            f"{r.size:,}",
+            f"{r.seed.wall_s:.1f}",
+            f"{r.seed.single_mb:.0f}",
+            f"{r.pipeline.wall_s:.1f}",
+            f"{r.pipeline.tree_mb:.0f}",
+            f"{r.pipeline.single_mb:.0f}",
+            f"{r.seed.wall_s / r.pipeline.wall_s:.2f}×" if r.ok else "n/a",
+            f"{r.pipeline.tree_mb / r.seed.single_mb:.2f}×" if r.ok else "n/a",
+            "yes" if r.ok else "**no** (log tail on stderr)",
+        ]
+        for r in results
+    ]
+    return table(header, rows)
+
+
+def steps(results: Sequence[EndToEnd], *, shown: int = 4) -> str:
+    """Where the pipeline's wall time goes: Dagster's step timings, and what is left outside the steps."""
+    header = ["run", "pipeline s", "outside steps s (start-up, loading, hand-overs)", "slowest steps s"]
+    rows = []
+    for r in results:
+        slowest = sorted(r.steps.items(), key=lambda item: item[1], reverse=True)[:shown]
+        rows.append(
+            [
+                f"{r.source} {r.size:,}" + ("" if r.ok else " (failed)"),
+                f"{r.pipeline.wall_s:.1f}",
+                f"{r.pipeline.wall_s - sum(r.steps.values()):.1f}",
+                ", ".join(f"`{step}` {seconds:.1f}" for step, seconds in slowest),
+            ]
+        )
+    return table(header, rows)
+
+
+def fetches(results: Sequence[Fetch]) -> str:
+    header = [
+        "stations",
+        "requests",
+        "ideal s (pages × latency ÷ concurrency)",
+        "sandbox ceiling s (bare GETs, same concurrency)",
+        "fetch step s",
+        "step ÷ ideal",
+        "ceiling ÷ ideal",
+    ]
+    rows = [
+        [
+            f"{f.stations:,}",
+            f"{f.pages:,}",
+            f"{f.ideal_s:.2f}",
+            _seconds(f.ceiling_s),
+            _seconds(f.step_s),
+            _ratio(f.step_s, f.ideal_s),
+            _ratio(f.ceiling_s, f.ideal_s),
+        ]
+        for f in results
+    ]
+    return table(header, rows)
+
+
+def workbooks(results: Sequence[Workbook]) -> str:
+    header = [
+        "stations",
+        "pipeline writer s",
+        "pandas + openpyxl s",
+        "speed-up",
+        "rows read back (pipeline / pandas)",
+    ]
+    rows = [
+        [
+            f"{w.stations:,}",
+            f"{w.pipeline.seconds:.1f}",
+            f"{w.pandas.seconds:.1f}",
+            f"{w.pandas.seconds / w.pipeline.seconds:.2f}×",
+            f"{w.pipeline.values_rows:,} / {w.pandas.values_rows:,}",
+        ]
+        for w in results
+    ]
+    return table(header, rows)
+
+
+def demo(result: Measurement) -> str:
+    header = ["wall s", "tree peak MB", "largest process MB", "finished"]
+    rows = [
+        [f"{result.wall_s:.1f}", f"{result.tree_mb:.0f}", f"{result.single_mb:.0f}", result.returncode == 0]
+    ]
+    return table(header, rows)
+
+
+def targets(
+    end: Sequence[EndToEnd], fetch: Sequence[Fetch], books: Sequence[Workbook], demo_run: Measurement | None
+) -> str:
+    """One row per target of the issue: what was measured and whether it is met."""
+    rows = [_econnect_target(end), _fetch_target(fetch), _registry_target(end), _workbook_target(books)]
+    if demo_run is not None:
+        rows.append(
+            [
+                "whole graph, demo data, CLI: < 20 s (aim)",
+                f"{demo_run.wall_s:.1f} s",
+                _met(demo_run.wall_s < 20),
+            ]
+        )
+    return table(["target", "measured", "met"], [row for row in rows if row])
+
+
+def _econnect_target(end: Sequence[EndToEnd]) -> list[str]:
+    run = next((r for r in end if r.source == "eConnect" and r.size == ECONNECT_TARGET_SIZE), None)
+    if run is None:
+        return []
+    if not run.ok:
+        return ["eConnect 200k @ 25 ms end to end: ≥ 8× faster than the seed", "run failed", _met(False)]
+    speedup = run.seed.wall_s / run.pipeline.wall_s
+    return [
+        "eConnect 200k @ 25 ms end to end: ≥ 8× faster than the seed",
+        f"{speedup:.2f}×",
+        _met(speedup >= 8),
+    ]
+
+
+def _fetch_target(fetch: Sequence[Fetch]) -> list[str]:
+    run = next((f for f in fetch if f.stations == ECONNECT_TARGET_SIZE), None)
+    if run is None:
+        return []
+    met = run.step_s is not None and run.step_s <= 2 * run.ideal_s
+    return ["eConnect 200k fetch ≤ 2 × pages × latency ÷ 16", _ratio(run.step_s, run.ideal_s), _met(met)]
+
+
+def _registry_target(end: Sequence[EndToEnd]) -> list[str]:
+    runs = {r.size: r for r in end if r.source == "UK registry"}
+    if not all(size in runs for size in REGISTRY_SIZES):
+        return []
+    small, large = (runs[size].pipeline for size in REGISTRY_SIZES)
+    growth = large.tree_mb - small.tree_mb
+    measured = f"+{growth:.0f} MB tree (largest process +{large.single_mb - small.single_mb:.0f} MB)"
+    if not all(runs[size].ok for size in REGISTRY_SIZES):
+        # Still worth showing: the growth up to the failure is a lower bound of the real one.
+        return [_REGISTRY_TARGET, f"run failed; up to the failure {measured}", _met(False)]
+    return [_REGISTRY_TARGET, measured, _met(growth <= 100)]
+
+
+def _workbook_target(books: Sequence[Workbook]) -> list[str]:
+    run = next((w for w in books if w.stations == WORKBOOK_TARGET_SIZE), None)
+    if run is None:
+        return []
+    speedup = run.pandas.seconds / run.pipeline.seconds
+    complete = run.pipeline.values_rows == run.pandas.values_rows == run.stations
+    measured = f"{speedup:.2f}×, rows {'all there' if complete else 'LOST'}"
+    return [
+        "workbook 200k ≥ 3× faster than pandas + openpyxl, no row lost",
+        measured,
+        _met(speedup >= 3 and complete),
+    ]
+
+
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _ratio(value: float | None, ideal: float) -> str:
+    return "n/a" if value is None else f"{value / ideal:.1f}×"
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "**no**"
