@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, ConfigurableResource, MetadataValue
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, ConfigurableResource, MetadataValue
 from pydantic import Field
 
 
@@ -17,6 +17,18 @@ class QualitySettings(ConfigurableResource):
     """Thresholds for the data-quality checks (`PIPELINE_MAX_REJECT_SHARE`, default 1%)."""
 
     max_reject_share: float = Field(default=0.01, ge=0.0, le=1.0)
+
+
+def cleaning_check_specs(table: str, rejects: str) -> list[AssetCheckSpec]:
+    """The checks every source's cleaning step declares: unique ids (blocking) and the reject share."""
+    return [
+        AssetCheckSpec("ids_unique", asset=table, blocking=True),
+        AssetCheckSpec(
+            "reject_share",
+            asset=rejects,
+            description="At most PIPELINE_MAX_REJECT_SHARE of the records may break the contract.",
+        ),
+    ]
 
 
 def reject_share_check(asset: str, *, rejected: int, received: int, limit: float) -> AssetCheckResult:

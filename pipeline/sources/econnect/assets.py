@@ -25,7 +25,13 @@ from pipeline.sources.econnect import transforms
 from pipeline.sources.econnect.client import EConnectApi
 from pipeline.sources.econnect.report import write_station_report
 from pipeline.sources.econnect.schema import REPORT_FIELDS, StationCounts, Stations
-from pipeline.sources.quality import QualitySettings, reject_share_check, totals_check, unique_ids_check
+from pipeline.sources.quality import (
+    QualitySettings,
+    cleaning_check_specs,
+    reject_share_check,
+    totals_check,
+    unique_ids_check,
+)
 
 GROUP = "econnect"
 # Metadata key on econnect_station_pages that the change sensor compares the live API against.
@@ -116,14 +122,7 @@ def econnect_station_pages(
             description="Station records that broke the contract: page and item, reason, the record.",
         ),
     },
-    check_specs=[
-        AssetCheckSpec("ids_unique", asset="econnect_stations", blocking=True),
-        AssetCheckSpec(
-            "reject_share",
-            asset="econnect_station_rejects",
-            description="At most PIPELINE_MAX_REJECT_SHARE of the records may break the contract.",
-        ),
-    ],
+    check_specs=cleaning_check_specs("econnect_stations", "econnect_station_rejects"),
 )
 def econnect_clean_stations(
     context: AssetExecutionContext, data_dir: DataDir, quality: QualitySettings

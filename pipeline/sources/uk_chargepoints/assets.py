@@ -22,7 +22,13 @@ from pipeline.orchestration.partitions import REUSED, daily_snapshots, must_fetc
 from pipeline.resources.metadata import table_metadata
 from pipeline.resources.storage import DataDir, S3Bucket, atomic_path
 from pipeline.sources.contract import Rejects, column_schema, rejects_frame
-from pipeline.sources.quality import QualitySettings, distinct_ids_check, reject_share_check, totals_check
+from pipeline.sources.quality import (
+    QualitySettings,
+    cleaning_check_specs,
+    distinct_ids_check,
+    reject_share_check,
+    totals_check,
+)
 from pipeline.sources.uk_chargepoints import transforms
 from pipeline.sources.uk_chargepoints.client import NcrApi
 from pipeline.sources.uk_chargepoints.report import csv_count_total, write_counts_csv
@@ -129,14 +135,7 @@ def uk_registry_snapshot(
             metadata={"dagster/column_schema": column_schema(Rejects)},
         ),
     ],
-    check_specs=[
-        AssetCheckSpec("ids_unique", asset="uk_charge_devices", blocking=True),
-        AssetCheckSpec(
-            "reject_share",
-            asset="uk_charge_device_rejects",
-            description="At most PIPELINE_MAX_REJECT_SHARE of the records may break the contract.",
-        ),
-    ],
+    check_specs=cleaning_check_specs("uk_charge_devices", "uk_charge_device_rejects"),
 )
 def uk_clean_charge_devices(
     context: AssetExecutionContext, data_dir: DataDir, quality: QualitySettings
