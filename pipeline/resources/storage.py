@@ -99,9 +99,6 @@ class S3Bucket(ConfigurableResource):
     bucket: str
     prefix: str = ""
 
-    def uri(self, key: str) -> str:
-        return f"s3://{self.bucket}/{self.prefix}{key}"
-
     def put_file(self, key: str, path: Path, *, content_type: str) -> str:
         """Upload the file at `path` to `{prefix}{key}` in one checksummed PUT; return the `s3://` URI.
 

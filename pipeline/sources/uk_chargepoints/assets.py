@@ -160,8 +160,8 @@ def uk_clean_charge_devices(
             "dagster/row_count": cleaned.rows,
             "preview": MetadataValue.md(cleaned.preview),
             "records_received": cleaned.records,
-            "skipped_without_model": cleaned.latest - cleaned.rows,
-            "duplicate_records": cleaned.staged - cleaned.latest,
+            "skipped_without_model": cleaned.without_model,
+            "duplicate_records": cleaned.duplicates,
             "path": MetadataValue.path(str(target)),
         },
     )

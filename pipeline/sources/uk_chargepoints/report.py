@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterable
 from typing import TextIO
 
@@ -26,13 +25,6 @@ def write_counts_csv(batches: Iterable[pa.RecordBatch], out: TextIO) -> int:
         writer.writerows(zip(*columns, strict=True))
         rows += batch.num_rows
     return rows
-
-
-def counts_csv(counts: pa.Table) -> bytes:
-    """The whole CSV as UTF-8 bytes (for small tables and tests)."""
-    buffer = io.StringIO(newline="")
-    write_counts_csv(counts.to_batches(), buffer)
-    return buffer.getvalue().encode("utf-8")
 
 
 def csv_count_total(lines: Iterable[str]) -> int:

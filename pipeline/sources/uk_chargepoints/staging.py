@@ -32,6 +32,14 @@ class CleanedDevices:
     rejects: list[tuple[str, str, str]] = field(default_factory=list)
     preview: str = "_(empty)_"
 
+    @property
+    def without_model(self) -> int:
+        return self.latest - self.rows
+
+    @property
+    def duplicates(self) -> int:
+        return self.staged - self.latest
+
 
 def clean_devices_to(target: Path, records: Iterable[object]) -> CleanedDevices:
     """Validate `records`, keep each id's last version if it has a model, write the table to `target`."""

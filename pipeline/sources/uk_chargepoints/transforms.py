@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import ValidationError
 
-from pipeline.sources.contract import reject_row, rejects_frame
+from pipeline.sources.contract import reject_row
 from pipeline.sources.uk_chargepoints.schema import COUNT_KEYS, ChargeDeviceRecord
 
 DEVICE_COLUMNS = [
@@ -135,38 +135,6 @@ def keep_latest_with_model(batch: pa.RecordBatch | pa.Table, mask: np.ndarray) -
     kept = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
     kept = kept.filter(pc.and_(latest, kept["has_model"]))
     return kept.select(DEVICE_COLUMNS)
-
-
-@dataclass
-class Devices:
-    """The cleaned devices, the records that broke the contract, and what was dropped on the way."""
-
-    table: pa.Table
-    rejects: pd.DataFrame
-    records: int
-    without_model: int
-    duplicates: int
-
-
-def devices_from_records(records: Iterable[object]) -> Devices:
-    """Validate, dedupe by `ChargeDeviceId` (last version wins) and drop devices without a model.
-
-    In memory, for a registry that fits; the asset runs the same steps through Parquet files.
-    """
-    batches = list(device_batches(records))
-    staged = pa.Table.from_batches([b.rows for b in batches], schema=DEVICE_SCHEMA)
-    total = sum(b.records for b in batches)
-    mask = latest_mask(lambda: [(staged["ChargeDeviceId"], staged["position"])], total)
-    table = keep_latest_with_model(staged, mask)
-    latest = int(mask.sum())
-    rejects = [row for b in batches for row in b.rejects]
-    return Devices(
-        table=table,
-        rejects=rejects_frame(rejects),
-        records=total,
-        without_model=latest - table.num_rows,
-        duplicates=staged.num_rows - latest,
-    )
 
 
 def _row(record: ChargeDeviceRecord) -> tuple[str, ...]:

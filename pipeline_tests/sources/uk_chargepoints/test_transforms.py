@@ -1,16 +1,18 @@
 import csv
 import io
+from dataclasses import dataclass
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.sources.uk_chargepoints.report import counts_csv, csv_count_total
+from pipeline.sources.contract import rejects_frame
+from pipeline.sources.uk_chargepoints.report import csv_count_total, write_counts_csv
 from pipeline.sources.uk_chargepoints.schema import ChargeDevices, ChargerModelCounts
-from pipeline.sources.uk_chargepoints.staging import distinct_ids
+from pipeline.sources.uk_chargepoints.staging import clean_devices_to, distinct_ids
 from pipeline.sources.uk_chargepoints.transforms import (
     charger_model_counts,
-    devices_from_records,
     latest_mask,
     manufacturer_history,
     month_updated,
@@ -57,7 +59,36 @@ def test_month_updated_is_first_seven_characters(raw, expected):
     assert month_updated(raw) == expected
 
 
-def test_devices_without_model_are_skipped_and_null_keys_become_empty():
+@dataclass
+class Cleaned:
+    table: pa.Table
+    rejects: pd.DataFrame
+    without_model: int
+    duplicates: int
+
+
+@pytest.fixture
+def clean(tmp_path):
+    """Clean records the way the asset does (Parquet staging, dedupe, filter) and read the table back."""
+    runs = iter(range(1000))
+
+    def run(records):
+        path = tmp_path / f"devices-{next(runs)}.parquet"
+        cleaned = clean_devices_to(path, records)
+        return Cleaned(
+            pq.read_table(path), rejects_frame(cleaned.rejects), cleaned.without_model, cleaned.duplicates
+        )
+
+    return run
+
+
+def csv_bytes(counts: pa.Table) -> bytes:
+    out = io.StringIO(newline="")
+    write_counts_csv(counts.to_batches(), out)
+    return out.getvalue().encode("utf-8")
+
+
+def test_devices_without_model_are_skipped_and_null_keys_become_empty(clean):
     records = [
         device("a"),
         device("b", model=None),
@@ -65,7 +96,7 @@ def test_devices_without_model_are_skipped_and_null_keys_become_empty():
         device("d", maker=None, location=None, postcode=None, updated=None),
         {**device("e"), "ChargeDeviceLocation": None},
     ]
-    devices = devices_from_records(records)
+    devices = clean(records)
     table = devices.table.to_pandas()
     ChargeDevices.validate(table)
     assert list(table["ChargeDeviceId"]) == ["a", "d", "e"]
@@ -80,23 +111,23 @@ def test_devices_without_model_are_skipped_and_null_keys_become_empty():
     }
 
 
-def test_each_device_id_counts_once_and_bad_records_are_rejected():
+def test_each_device_id_counts_once_and_bad_records_are_rejected(clean):
     records = [device("a"), device("a"), device(17), "junk", device("b", model=["x"])]
-    devices = devices_from_records(records)
+    devices = clean(records)
     assert devices.table["ChargeDeviceId"].to_pylist() == ["a"]
     assert devices.duplicates == 1
     assert list(devices.rejects["location"]) == ["ChargeDevice[2]", "ChargeDevice[3]", "ChargeDevice[4]"]
     assert devices.rejects.loc[0, "reason"] == "ChargeDeviceId: Input should be a valid string"
 
 
-def test_counts_keep_devices_with_null_keys_and_sort_by_the_five_keys():
+def test_counts_keep_devices_with_null_keys_and_sort_by_the_five_keys(clean):
     records = [
         device("1", maker="Zeta", postcode="tw62rq"),
         device("2", maker="Zeta", postcode=" TW6 2RQ"),
         device("3", maker=None),
         device("4", maker="Alpha", location=None, updated=None),
     ]
-    counts = charger_model_counts(devices_from_records(records).table).to_pandas()
+    counts = charger_model_counts(clean(records).table).to_pandas()
     ChargerModelCounts.validate(counts)
     assert counts.values.tolist() == [
         ["", "On-street", "Wallbox", "TW6 2RQ", "2023-05", 1],
@@ -106,14 +137,14 @@ def test_counts_keep_devices_with_null_keys_and_sort_by_the_five_keys():
     assert counts["Count"].sum() == 4
 
 
-def test_csv_text_is_exact():
+def test_csv_text_is_exact(clean):
     records = [
         device("1", maker="Zeta", postcode="tw62rq"),
         device("2", maker="Zeta", postcode="tw6 2rq"),
         device("3", maker=None, model='Pulsar "Plus", 22kW', updated=None),
         device("4", model="=HYPERLINK(1)", location="Line\nbreak"),
     ]
-    text = counts_csv(charger_model_counts(devices_from_records(records).table)).decode("utf-8")
+    text = csv_bytes(charger_model_counts(clean(records).table)).decode("utf-8")
     assert text == (
         "ChargeDeviceManufacturer,LocationType,ChargeDeviceModel,PostCode,MonthUpdated,Count\n"
         ',On-street,"Pulsar ""Plus"", 22kW",TW6 2RQ,,1\n'
@@ -125,20 +156,18 @@ def test_csv_text_is_exact():
     assert csv_count_total(io.StringIO(text, newline="")) == 4
 
 
-def test_csv_of_no_devices_is_the_header_alone():
-    counts = charger_model_counts(devices_from_records([]).table)
+def test_csv_of_no_devices_is_the_header_alone(clean):
+    counts = charger_model_counts(clean([]).table)
     assert (
-        counts_csv(counts)
+        csv_bytes(counts)
         == b"ChargeDeviceManufacturer,LocationType,ChargeDeviceModel,PostCode,MonthUpdated,Count\n"
     )
 
 
-def test_manufacturer_history_and_week_over_week():
-    week_before = charger_model_counts(
-        devices_from_records([device("1", maker="A"), device("2", maker="B")]).table
-    )
+def test_manufacturer_history_and_week_over_week(clean):
+    week_before = charger_model_counts(clean([device("1", maker="A"), device("2", maker="B")]).table)
     today = charger_model_counts(
-        devices_from_records([device("1", maker="A"), device("3", maker="A"), device("4", maker="C")]).table
+        clean([device("1", maker="A"), device("3", maker="A"), device("4", maker="C")]).table
     )
     history = manufacturer_history({"2026-11-25": today.to_pandas(), "2026-11-18": week_before.to_pandas()})
     assert history.values.tolist() == [
@@ -153,11 +182,11 @@ def test_manufacturer_history_and_week_over_week():
     assert weekly.values.tolist() == [["A", 1, 2, 1], ["B", 1, 0, -1], ["C", 0, 1, 1]]
 
 
-def test_counts_of_a_table_stored_in_several_row_groups_with_their_own_dictionaries(tmp_path):
+def test_counts_of_a_table_stored_in_several_row_groups_with_their_own_dictionaries(clean, tmp_path):
     """Regression: registries over one batch (50,000 devices) are written in several row groups, and
     reading the keys dictionary-encoded gave each its own dictionary, which grouping refused."""
-    first = devices_from_records([device("1", maker="A"), device("2", maker="B")]).table
-    second = devices_from_records([device("3", maker="C"), device("4", maker="A")]).table
+    first = clean([device("1", maker="A"), device("2", maker="B")]).table
+    second = clean([device("3", maker="C"), device("4", maker="A")]).table
     path = tmp_path / "devices.parquet"
     with pq.ParquetWriter(path, first.schema) as writer:
         writer.write_table(first)
