@@ -41,14 +41,11 @@ class HttpSettings(Config):
     backoff_max_s: float = 60.0
     retry_after_max_s: float = 120.0
 
-
-# A sensor tick must finish well inside Dagster's evaluation timeout: poll with few, short attempts.
-POLL_SETTINGS_UPDATE = {
-    "max_attempts": 2,
-    "backoff_max_s": 5.0,
-    "retry_after_max_s": 5.0,
-    "read_timeout_s": 30.0,
-}
+    def for_polling(self) -> HttpSettings:
+        """Few, short attempts: a sensor tick must finish well inside Dagster's evaluation timeout."""
+        return self.model_copy(
+            update={"max_attempts": 2, "backoff_max_s": 5.0, "retry_after_max_s": 5.0, "read_timeout_s": 30.0}
+        )
 
 
 class UpstreamError(RuntimeError):

@@ -14,7 +14,7 @@ from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import Field
 from pydantic_core import from_json
 
-from pipeline.resources.http import POLL_SETTINGS_UPDATE, HttpClient, HttpSettings, InvalidBody, UpstreamError
+from pipeline.resources.http import HttpClient, HttpSettings, InvalidBody, UpstreamError
 
 DEFAULT_API_URL = "https://api.services-emobility.com"
 
@@ -134,7 +134,7 @@ class EConnectApi(ConfigurableResource):
 
     def http_client(self, *, polling: bool = False) -> HttpClient:
         return HttpClient(
-            self.http.model_copy(update=POLL_SETTINGS_UPDATE) if polling else self.http,
+            self.http.for_polling() if polling else self.http,
             max_rps=self.max_rps,
             pool_size=self.max_concurrency,
             auth=(self.username, self.password),

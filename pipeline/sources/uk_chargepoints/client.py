@@ -9,7 +9,7 @@ from pathlib import Path
 import requests
 from dagster import ConfigurableResource, get_dagster_logger
 
-from pipeline.resources.http import POLL_SETTINGS_UPDATE, HttpClient, HttpSettings, InvalidBody
+from pipeline.resources.http import HttpClient, HttpSettings, InvalidBody
 
 DEFAULT_API_URL = "https://chargepoints.dft.gov.uk/api/retrieve/registry/format/json"
 CHUNK_BYTES = 1 << 20
@@ -22,7 +22,7 @@ class NcrApi(ConfigurableResource):
     http: HttpSettings = HttpSettings()
 
     def http_client(self, *, polling: bool = False) -> HttpClient:
-        settings = self.http.model_copy(update=POLL_SETTINGS_UPDATE) if polling else self.http
+        settings = self.http.for_polling() if polling else self.http
         return HttpClient(settings, logger=get_dagster_logger())
 
     def download(self, target: Path, client: HttpClient | None = None) -> Download:
