@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
-from types import TracebackType
 from typing import TYPE_CHECKING, Self, TypeVar
 
+from pipeline.sandbox._service import Service
 from pipeline.sandbox.data import make_registry, make_stations
 from pipeline.sandbox.servers import EConnectServer, Fault, NcrServer
 
@@ -28,7 +28,7 @@ BUSINESS_PARTNER = "BP-SANDBOX"
 _T = TypeVar("_T")
 
 
-class Sandbox:
+class Sandbox(Service):
     """Both fake upstreams and a local S3 bucket, started together and stopped together.
 
     ``env()`` gives every variable the pipeline reads to reach them; PIPELINE_DATA_DIR and
@@ -110,14 +110,6 @@ class Sandbox:
             "NCR_API_URL": self.ncr.url,
             **self.s3.env(),
         }
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def _running(component: _T | None) -> _T:

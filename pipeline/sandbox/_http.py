@@ -16,8 +16,9 @@ import time
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Self
+
+from pipeline.sandbox._service import Service
 
 _CHUNK = 64 * 1024
 
@@ -95,7 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Silent: benchmarks send thousands of requests and stderr noise hides real failures."""
 
 
-class Upstream:
+class Upstream(Service):
     """Base of the fake upstreams: lifecycle, latency, request log; subclasses implement ``respond``."""
 
     def __init__(self, *, latency_s: float = 0.0) -> None:
@@ -146,14 +147,6 @@ class Upstream:
         server.server_close()
         if thread is not None:
             thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def serve(self, handler: BaseHTTPRequestHandler) -> None:
         """Answer one request: latency, the subclass's reply, log entry, then the bytes."""

@@ -13,19 +13,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from types import TracebackType
 from typing import Any, Self
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from moto.server import ThreadedMotoServer
 
+from pipeline.sandbox._service import Service
+
 __all__ = ["LocalS3"]
 
 _ACCESS_KEY = "testing"  # moto accepts any credentials; these are the conventional fake ones
 
 
-class LocalS3:
+class LocalS3(Service):
     """Context manager: moto S3 on 127.0.0.1 with ``bucket`` created in ``region``."""
 
     def __init__(self, bucket: str = "ev-insight-sandbox", *, region: str = "eu-west-2") -> None:
@@ -94,14 +95,6 @@ class LocalS3:
         if wsgi_server is not None:
             wsgi_server.server_close()
         self._endpoint_url = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def _create_bucket(self) -> bool:
         """Create the bucket; False if another LocalS3 in this process already has it (we then share it)."""
