@@ -17,6 +17,11 @@ def station_value_counts(stations: list[dict], field: str) -> Counter:
     return Counter(record.get(field) or "" for record in latest_stations(stations).values())
 
 
+def uk_devices_without_model(registry: dict) -> int:
+    latest = {device["ChargeDeviceId"]: device for device in registry["ChargeDevice"]}
+    return sum(1 for device in latest.values() if not (device.get("ChargeDeviceModel") or "").strip())
+
+
 def uk_csv_text(registry: dict) -> str:
     latest = {device["ChargeDeviceId"]: device for device in registry["ChargeDevice"]}
     counts: Counter = Counter()
