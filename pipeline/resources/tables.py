@@ -9,7 +9,7 @@ import pandas as pd
 from dagster import ConfigurableIOManagerFactory, InputContext, OutputContext, UPathIOManager
 from upath import UPath
 
-from pipeline.resources.storage import TABLES_DIR, write_bytes_atomic
+from pipeline.resources.storage import TABLES_DIR, DataDir, write_bytes_atomic
 
 
 class _ParquetTables(UPathIOManager):
@@ -31,4 +31,5 @@ class ParquetTables(ConfigurableIOManagerFactory):
     data_dir: str = "./data"
 
     def create_io_manager(self, context: Any) -> UPathIOManager:
-        return _ParquetTables(base_path=UPath(self.data_dir).absolute() / TABLES_DIR)
+        # The same directory DataDir.table_path names, so assets that read past days find these files.
+        return _ParquetTables(base_path=UPath(DataDir(path=self.data_dir).root / TABLES_DIR))
