@@ -3,7 +3,6 @@
 from collections.abc import Sequence
 
 from dagster import (
-    AssetKey,
     AssetsDefinition,
     AssetSelection,
     AssetSpec,
@@ -14,15 +13,14 @@ from dagster import (
 )
 
 from pipeline.orchestration.settings import OrchestrationSettings
+from pipeline.sources.declare import LAYER
 
-REPORT = AssetKey("econnect_station_report")
 
-
-def derived_condition(key: AssetKey, settings: OrchestrationSettings) -> AutomationCondition | None:
-    """Eager for today's partition of everything derived; the report can wait for Monday instead."""
-    if key.path[-1] in ("econnect_station_pages", "uk_registry_snapshot"):
-        return None  # raw: the schedule and the change sensors decide when the APIs are called
-    if key == REPORT and settings.report_cadence == "weekly":
+def derived_condition(spec: AssetSpec, settings: OrchestrationSettings) -> AutomationCondition | None:
+    """Eager for today's partition of everything derived; an Excel report can wait for Monday instead."""
+    if spec.tags.get(LAYER) == "raw":
+        return None  # the schedule and the change sensors decide when the upstreams are called
+    if "excel" in spec.kinds and settings.report_cadence == "weekly":
         return AutomationCondition.on_cron(settings.weekly_report_cron, cron_timezone=settings.timezone)
     return AutomationCondition.eager()
 
@@ -31,7 +29,7 @@ def with_automation(
     assets: Sequence[AssetsDefinition], settings: OrchestrationSettings
 ) -> list[AssetsDefinition]:
     def attach(spec: AssetSpec) -> AssetSpec:
-        return spec.replace_attributes(automation_condition=derived_condition(spec.key, settings))
+        return spec.replace_attributes(automation_condition=derived_condition(spec, settings))
 
     return list(map_asset_specs(attach, assets))
 

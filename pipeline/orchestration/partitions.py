@@ -1,7 +1,7 @@
 """The one partitioning every data asset shares: the UTC day a snapshot was taken."""
 
 import warnings
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from dagster import (
     AssetKey,
@@ -20,6 +20,11 @@ daily_snapshots = DailyPartitionsDefinition(start_date="2025-01-01", end_offset=
 def today_key(now: datetime | None = None) -> str:
     """Today's partition key: the UTC day, the only day the upstream APIs can be snapshotted for."""
     return (now or datetime.now(UTC)).astimezone(UTC).date().isoformat()
+
+
+def week_before(day: str) -> str:
+    """The partition key seven days before `day`: what week-over-week figures compare with."""
+    return (date.fromisoformat(day) - timedelta(days=7)).isoformat()
 
 
 class SnapshotUnavailable(RuntimeError):

@@ -1,11 +1,12 @@
-"""The daily snapshot schedule and the freshness watch."""
+"""The daily snapshot schedule and the freshness watch, over every asset tagged `layer: raw`."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
@@ -20,16 +21,22 @@ from dagster import (
     schedule,
 )
 
+# What `define_asset_job` returns; dagster does not export the type itself.
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition as AssetJob,
+)
+
 from pipeline.orchestration.partitions import latest_fetched_snapshot, today_key
 from pipeline.orchestration.settings import OrchestrationSettings
+from pipeline.sources.declare import RAW
 
-RAW_ASSETS = [AssetKey("econnect_station_pages"), AssetKey("uk_registry_snapshot")]
 MAX_SNAPSHOT_AGE = timedelta(hours=26)
 
 raw_snapshots_job = define_asset_job(
     "raw_snapshots",
-    selection=AssetSelection.assets(*RAW_ASSETS),
-    description="Today's raw snapshot of both upstreams; everything downstream follows by automation.",
+    selection=RAW,
+    description="Today's raw snapshot of every configured source (assets tagged layer: raw); everything "
+    "downstream follows by automation.",
 )
 
 
@@ -40,7 +47,7 @@ def build_snapshot_schedule(settings: OrchestrationSettings) -> ScheduleDefiniti
         cron_schedule=settings.snapshot_cron,
         execution_timezone=settings.timezone,
         default_status=DefaultScheduleStatus.RUNNING,
-        description="Takes today's (UTC) raw snapshot of both upstreams.",
+        description="Takes today's (UTC) raw snapshot of every configured source.",
     )
     def daily_raw_snapshots(context: ScheduleEvaluationContext) -> RunRequest:
         tick = context.scheduled_execution_time or datetime.now(UTC)
@@ -50,43 +57,53 @@ def build_snapshot_schedule(settings: OrchestrationSettings) -> ScheduleDefiniti
     return daily_raw_snapshots
 
 
-@multi_asset_check(
-    specs=[
-        AssetCheckSpec(
-            "snapshot_fresh", asset=key, description="The latest snapshot is at most 26 hours old."
-        )
-        for key in RAW_ASSETS
-    ],
-    can_subset=True,
-)
-def raw_snapshot_freshness(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
-    """Flags a raw asset whose latest fetched snapshot is older than 26 hours."""
-    now = datetime.now(UTC)
-    for check_key in sorted(context.selected_asset_check_keys, key=str):
-        key = check_key.asset_key
-        fetched = latest_fetched_snapshot(context.instance, key)  # a backfill's reuse is not fresh data
-        age = now - datetime.fromtimestamp(fetched.timestamp, UTC) if fetched else None
-        yield AssetCheckResult(
-            asset_key=key,
-            check_name="snapshot_fresh",
-            passed=age is not None and age <= MAX_SNAPSHOT_AGE,
-            severity=AssetCheckSeverity.WARN,
-            description="Never materialised." if age is None else f"Latest snapshot is {age} old.",
-            metadata={
-                "age_hours": MetadataValue.float(round(age.total_seconds() / 3600, 2)) if age else None,
-                "max_age_hours": MAX_SNAPSHOT_AGE.total_seconds() / 3600,
-            },
-        )
+def build_freshness(
+    raw_keys: Sequence[AssetKey],
+) -> tuple[AssetChecksDefinition, AssetJob, ScheduleDefinition]:
+    """The `snapshot_fresh` check on every raw asset, its job, and the hourly schedule that runs it."""
+
+    @multi_asset_check(
+        specs=[
+            AssetCheckSpec(
+                "snapshot_fresh", asset=key, description="The latest snapshot is at most 26 hours old."
+            )
+            for key in raw_keys
+        ],
+        can_subset=True,
+        name="raw_snapshot_freshness",
+    )
+    def raw_snapshot_freshness(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
+        """Flags a raw asset whose latest fetched snapshot is older than 26 hours."""
+        now = datetime.now(UTC)
+        for check_key in sorted(context.selected_asset_check_keys, key=str):
+            yield _freshness(context, check_key.asset_key, now)
+
+    job = define_asset_job(
+        "snapshot_freshness",
+        selection=AssetSelection.checks(raw_snapshot_freshness),
+        description="Runs the snapshot_fresh check of every raw asset.",
+    )
+    hourly = ScheduleDefinition(
+        name="hourly_freshness_check",
+        job=job,
+        cron_schedule="17 * * * *",
+        default_status=DefaultScheduleStatus.RUNNING,
+        description="Every hour: warns when a source's latest raw snapshot is older than 26 hours.",
+    )
+    return raw_snapshot_freshness, job, hourly
 
 
-freshness_job = define_asset_job(
-    "snapshot_freshness", selection=AssetSelection.checks(raw_snapshot_freshness)
-)
-
-freshness_schedule = ScheduleDefinition(
-    name="hourly_freshness_check",
-    job=freshness_job,
-    cron_schedule="17 * * * *",
-    default_status=DefaultScheduleStatus.RUNNING,
-    description="Every hour: warns when a source's latest raw snapshot is older than 26 hours.",
-)
+def _freshness(context: AssetCheckExecutionContext, key: AssetKey, now: datetime) -> AssetCheckResult:
+    fetched = latest_fetched_snapshot(context.instance, key)  # a backfill's reuse is not fresh data
+    age = now - datetime.fromtimestamp(fetched.timestamp, UTC) if fetched else None
+    return AssetCheckResult(
+        asset_key=key,
+        check_name="snapshot_fresh",
+        passed=age is not None and age <= MAX_SNAPSHOT_AGE,
+        severity=AssetCheckSeverity.WARN,
+        description="Never materialised." if age is None else f"Latest snapshot is {age} old.",
+        metadata={
+            "age_hours": MetadataValue.float(round(age.total_seconds() / 3600, 2)) if age else None,
+            "max_age_hours": MAX_SNAPSHOT_AGE.total_seconds() / 3600,
+        },
+    )

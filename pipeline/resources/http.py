@@ -15,19 +15,23 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from pathlib import Path
+from typing import IO, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import ijson
 import requests
 from dagster import Config
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+CHUNK_BYTES = 1 << 20
 T = TypeVar("T")
 
 
@@ -201,6 +205,33 @@ class HttpClient:
                 "may be down or throttling; re-run the partition later (nothing was replaced)."
             ) from None
 
+    def download_json(
+        self,
+        url: str,
+        target: Path,
+        *,
+        headers: dict[str, str] | None = None,
+        what: str = "",
+    ) -> Download:
+        """Stream one JSON document into `target`, parsing it on the way; never whole in memory.
+
+        A body that does not parse to its end (cut short without a Content-Length, HTML, two documents)
+        is a transient fault like a body cut short before its Content-Length: retried, each attempt
+        rewriting `target` from the start. The caller stores `target` only when this returns.
+        """
+
+        def read(response: requests.Response) -> Download:
+            with target.open("wb") as out:
+                body = _TeeBody(response.iter_content(CHUNK_BYTES), out, self.stats)
+                try:
+                    for _ in ijson.items(body, "\x00never"):  # parse to the end, build nothing
+                        pass
+                except ijson.JSONError as exc:
+                    raise InvalidBody(_unparseable(body, exc)) from None
+            return Download(bytes=body.bytes, headers=CaseInsensitiveDict(response.headers))
+
+        return self.fetch(url, read, headers=headers, what=what)
+
     def _attempt(
         self,
         url: str,
@@ -240,7 +271,8 @@ class HttpClient:
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
             ) as exc:
-                raise _Transient(f"body broke off ({type(exc).__name__})") from None
+                detail = str(exc.args[0] if exc.args else exc)[:200]
+                raise _Transient(f"body broke off ({type(exc).__name__}: {detail})") from None
             except InvalidBody as exc:
                 raise _Transient(str(exc)) from None
 
@@ -261,3 +293,46 @@ class HttpClient:
         wait = state.next_action.sleep if state.next_action else 0.0
         retry = f"{state.attempt_number}/{self._settings.max_attempts - 1}"
         self._log.warning(f"{label}: {reason}; retry {retry} in {wait:.2f}s")
+
+
+@dataclass(frozen=True)
+class Download:
+    """A body streamed to disk: how many bytes, and the response headers (e.g. ETag)."""
+
+    bytes: int
+    headers: Mapping[str, str]
+
+
+class _TeeBody:
+    """A response body as a file for ijson to read, writing every byte it hands out to `out`."""
+
+    def __init__(self, chunks: Iterator[bytes], out: IO[bytes], stats: RequestStats) -> None:
+        self._chunks = chunks
+        self._out = out
+        self._stats = stats
+        self._pending = memoryview(b"")
+        self.bytes = 0
+        self.head = b""
+
+    def read(self, size: int = -1) -> bytes:
+        """At most `size` bytes (ijson's C parser relies on it); b"" only at the end of the body."""
+        if not self._pending:
+            chunk = next((c for c in self._chunks if c), b"")
+            self._out.write(chunk)
+            self.bytes += len(chunk)
+            self._stats.add(bytes_received=len(chunk))
+            self.head = self.head or chunk[:60]
+            self._pending = memoryview(chunk)
+        size = len(self._pending) if size < 0 else size
+        piece, self._pending = self._pending[:size], self._pending[size:]
+        return piece.tobytes()
+
+
+def _unparseable(body: _TeeBody, exc: Exception) -> str:
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "premature EOF" in reason or "incomplete" in reason.lower():
+        return (
+            f"the body ended after {body.bytes} bytes before its JSON document was complete (the "
+            "connection closed early)"
+        )
+    return f"the body is not one JSON document ({reason}; {body.bytes} bytes, starts {body.head!r})"

@@ -9,55 +9,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from dagster import ConfigurableResource
 
+from pipeline.resources.files import atomic_path, write_bytes_atomic
+from pipeline.resources.raw_zone import RawZone
+
+__all__ = ["DataDir", "S3Bucket", "atomic_path", "write_bytes_atomic"]
+
 TABLES_DIR = "tables"  # shared with the IO manager, so history assets can read past partitions
-
-
-@contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `target`; on success it replaces `target`, on error it vanishes."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_bytes_atomic(target: Path, data: bytes) -> None:
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
-
-
-@contextmanager
-def atomic_directory(target: Path) -> Iterator[Path]:
-    """Yield an empty staging directory; on success it takes the place of `target` (old contents go)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".staging", dir=target.parent))
-    try:
-        yield staging
-        if target.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-            os.replace(target, retired / target.name)
-            os.replace(staging, target)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 class DataDir(ConfigurableResource):
@@ -69,17 +33,9 @@ class DataDir(ConfigurableResource):
     def root(self) -> Path:
         return Path(self.path).expanduser().resolve()
 
-    def raw_dir(self, source: str, partition: str) -> Path:
-        """The raw zone for one source and day: exactly what the upstream returned."""
-        return self.root / "raw" / source / partition
-
-    def raw_days(self, source: str, *, up_to: str) -> list[str]:
-        """The days with a stored raw snapshot of `source`, oldest first, up to and including `up_to`."""
-        root = self.root / "raw" / source
-        days = (
-            [path.name for path in root.iterdir() if not path.name.startswith(".")] if root.is_dir() else []
-        )
-        return sorted(day for day in days if day <= up_to)
+    def raw(self, source: str) -> RawZone:
+        """The raw zone of one source: its daily snapshots, each complete or absent."""
+        return RawZone(self.root / "raw" / source, source)
 
     def table_path(self, asset: str, partition: str) -> Path:
         """Where the IO manager (`ParquetTables`) keeps one partition of a table asset."""

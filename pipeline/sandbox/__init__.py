@@ -1,4 +1,4 @@
-"""Local sandbox: fake eConnect and NCR upstreams plus a local S3, wired together by ``Sandbox``.
+"""Local sandbox: one fake per source (``econnect``, ``uk_registry``) plus a local S3, run by ``Sandbox``.
 
 For the demo, integration tests and benchmarks only; production code never imports this package.
 ``LocalS3`` (and with it moto) is imported lazily, so using just the data generators or the HTTP
@@ -12,18 +12,24 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING, Self, TypeVar
 
 from pipeline.sandbox._service import Service
-from pipeline.sandbox.data import make_registry, make_stations
-from pipeline.sandbox.servers import EConnectServer, Fault, NcrServer
+from pipeline.sandbox.econnect import BUSINESS_PARTNER, PASSWORD, USERNAME, EConnectServer, make_stations
+from pipeline.sandbox.faults import Fault
+from pipeline.sandbox.uk_registry import RegistryServer, make_registry
 
 if TYPE_CHECKING:
     from pipeline.sandbox.s3 import LocalS3
 
-__all__ = ["EConnectServer", "Fault", "NcrServer", "Sandbox", "make_registry", "make_stations"]
-
-# Sandbox-only fake credentials; printing or committing them is harmless.
-USERNAME = "sandbox"
-PASSWORD = "sandbox-secret"  # noqa: S105 - fake, sandbox-only
-BUSINESS_PARTNER = "BP-SANDBOX"
+__all__ = [
+    "BUSINESS_PARTNER",
+    "PASSWORD",
+    "USERNAME",
+    "EConnectServer",
+    "Fault",
+    "RegistryServer",
+    "Sandbox",
+    "make_registry",
+    "make_stations",
+]
 
 _T = TypeVar("_T")
 
@@ -52,7 +58,7 @@ class Sandbox(Service):
         self._ncr_faults = ncr_faults
         self._drift_after_page = drift_after_page
         self._econnect: EConnectServer | None = None
-        self._ncr: NcrServer | None = None
+        self._ncr: RegistryServer | None = None
         self._s3: LocalS3 | None = None
         self._stack: ExitStack | None = None
 
@@ -61,7 +67,7 @@ class Sandbox(Service):
         return _running(self._econnect)
 
     @property
-    def ncr(self) -> NcrServer:
+    def ncr(self) -> RegistryServer:
         return _running(self._ncr)
 
     @property
@@ -87,7 +93,7 @@ class Sandbox(Service):
                 )
             )
             self._ncr = stack.enter_context(
-                NcrServer(self.registry, latency_s=self._latency_s, faults=self._ncr_faults)
+                RegistryServer(self.registry, latency_s=self._latency_s, faults=self._ncr_faults)
             )
             self._s3 = stack.enter_context(LocalS3())
             self._stack = stack.pop_all()

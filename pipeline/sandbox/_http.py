@@ -25,13 +25,15 @@ _CHUNK = 64 * 1024
 
 @dataclass
 class Reply:
-    """What to send back. ``truncate`` declares the full Content-Length but sends only half, then hangs up."""
+    """What to send back. ``truncate`` sends only half the body, then hangs up: after declaring the full
+    Content-Length, or, with ``content_length=False``, HTTP/1.0-style, ending the body by closing."""
 
     status: int
     body: bytes = b""
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
     truncate: bool = False
+    content_length: bool = True
 
 
 def json_reply(status: int, payload: Any, *, headers: dict[str, str] | None = None) -> Reply:
@@ -163,7 +165,11 @@ def _write(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
     """Send ``reply`` in chunks from a memoryview, so a large body is never copied per request."""
     handler.send_response(reply.status)
     handler.send_header("Content-Type", reply.content_type)
-    handler.send_header("Content-Length", str(len(reply.body)))
+    if reply.content_length:
+        handler.send_header("Content-Length", str(len(reply.body)))
+    else:
+        handler.send_header("Connection", "close")
+        handler.close_connection = True
     for name, value in reply.headers.items():
         handler.send_header(name, value)
     handler.end_headers()

@@ -18,10 +18,11 @@ from pathlib import Path
 import boto3
 
 from pipeline.orchestration.partitions import today_key
+from pipeline.resources.storage import DataDir
 from pipeline.sandbox import Sandbox
+from pipeline.sources.uk_registry.assets import CSV_NAME
 
 REPO = Path(__file__).resolve().parents[2]
-CSV_KEY = "charger_models_UK.csv"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,11 +54,11 @@ def main(argv: list[str] | None = None) -> int:
             return code
         csv_head = _csv_head(sandbox.s3.endpoint_url, sandbox.s3.bucket, sandbox.env())
         bucket = sandbox.s3.bucket
-    report = data_dir / "reports" / partition / f"econnect_stations_{partition}.xlsx"
+    report = DataDir(path=str(data_dir)).report_path("econnect_stations", partition, ".xlsx")
     print(
         "\nDone.\n"
         f"  Excel report : {report}\n"
-        f"  S3 object    : s3://{bucket}/{CSV_KEY} (and s3://{bucket}/{partition}/{CSV_KEY});\n"
+        f"  S3 object    : s3://{bucket}/{CSV_NAME} (and s3://{bucket}/{partition}/{CSV_NAME});\n"
         "                 the sandbox S3 stops with the demo, its first lines were:\n"
         + "".join(f"                   {line}\n" for line in csv_head)
         + f"  Raw snapshots: {data_dir / 'raw'}\n"
@@ -84,7 +85,7 @@ def _csv_head(endpoint: str, bucket: str, env: dict[str, str], lines: int = 4) -
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         region_name=env["AWS_DEFAULT_REGION"],
     )
-    body = client.get_object(Bucket=bucket, Key=CSV_KEY)["Body"].read().decode("utf-8")
+    body = client.get_object(Bucket=bucket, Key=CSV_NAME)["Body"].read().decode("utf-8")
     return [*body.splitlines()[:lines], f"... ({body.count(chr(10))} lines)"]
 
 

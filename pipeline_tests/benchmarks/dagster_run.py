@@ -33,10 +33,10 @@ ECONNECT_SELECTION = ",".join(
 REGISTRY_SELECTION = ",".join(
     [
         "uk_registry_snapshot",
-        "uk_charge_devices",
-        "uk_charge_device_rejects",
-        "uk_charger_model_counts",
-        "uk_charger_models_csv",
+        "uk_registry_devices",
+        "uk_registry_device_rejects",
+        "uk_registry_model_counts",
+        "uk_registry_models_csv",
     ]
 )
 MAX_CONCURRENCY = "16"

@@ -1,4 +1,4 @@
-"""Registry documents of benchmark size, serialised once to the bytes ``NcrServer`` serves.
+"""Registry documents of benchmark size, serialised once to the bytes ``RegistryServer`` serves.
 
 ``make_registry`` draws every device from a seeded generator at roughly 10 s per 100,000 devices, and
 holds them all as Python objects. A million would cost minutes and gigabytes before anything is
@@ -17,7 +17,7 @@ BASE_DEVICES = 100_000
 
 
 def registry_bytes(devices: int) -> bytes:
-    """A registry document with ``devices`` devices, serialised like ``NcrServer.publish`` does."""
+    """A registry document with ``devices`` devices, serialised like ``RegistryServer.publish`` does."""
     if devices <= BASE_DEVICES:
         return json.dumps(make_registry(devices)).encode("utf-8")
     base = make_registry(BASE_DEVICES)

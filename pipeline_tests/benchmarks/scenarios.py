@@ -78,7 +78,7 @@ def econnect(stations: int, workdir: Path) -> tuple[EndToEnd, Fetch]:
 
 
 def registry(devices: int, workdir: Path) -> EndToEnd:
-    """Seed script vs the uk_chargepoints group up to the CSV, on a registry of ``devices`` devices."""
+    """Seed script vs the uk_registry group up to the CSV, on a registry of ``devices`` devices."""
     work = Path(tempfile.mkdtemp(prefix=f"registry-{devices}.", dir=workdir))
     with Sandbox(stations=UNUSED_SOURCE_SIZE, devices=UNUSED_SOURCE_SIZE, latency_s=LATENCY_S) as sandbox:
         sandbox.ncr.publish(registry_bytes(devices))

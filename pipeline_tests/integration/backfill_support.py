@@ -32,7 +32,7 @@ from pipeline.definitions import build_definitions
 from pipeline.resources.http import HttpSettings
 from pipeline.sandbox import make_registry, make_stations
 from pipeline.sandbox.s3 import LocalS3
-from pipeline.sandbox.servers import NCR_PATH
+from pipeline.sandbox.uk_registry import NCR_PATH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CSV_NAME = "charger_models_UK.csv"

@@ -22,15 +22,15 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as RANGE_
 from dagster._core.storage.tags import PARTITION_NAME_TAG
 
 from pipeline.orchestration.partitions import today_key
-from pipeline.sandbox import EConnectServer, NcrServer
+from pipeline.sandbox import EConnectServer, RegistryServer
 from pipeline.sandbox.s3 import LocalS3
-from pipeline.sandbox.servers import NCR_PATH
+from pipeline.sandbox.uk_registry import NCR_PATH
 from pipeline_tests.integration import backfill_support as support
 
 TODAY = date.fromisoformat(today_key())
 DAYS = [(TODAY - timedelta(days=10 - offset)).isoformat() for offset in range(7)]
 NEVER_STORED = (TODAY - timedelta(days=20)).isoformat()
-RAW = {"econnect_station_pages": "econnect", "uk_registry_snapshot": "uk_chargepoints"}
+RAW = {"econnect_station_pages": "econnect", "uk_registry_snapshot": "uk_registry"}
 ORIGINAL, BACKFILL, DAEMON = "original/", "backfill/", "daemon/"
 
 
@@ -56,7 +56,7 @@ def originals(s3, tmp_path_factory):
     for index, day in enumerate(DAYS):
         with (
             EConnectServer(support.stations_for(index), support.USERNAME, support.PASSWORD) as econnect,
-            NcrServer(support.registry_for(index)) as ncr,
+            RegistryServer(support.registry_for(index)) as ncr,
         ):
             env = support.pipeline_env(
                 s3, econnect_url=econnect.base_url, ncr_url=ncr.url, data_dir=data_dir, prefix=ORIGINAL
@@ -160,7 +160,7 @@ def test_a_backfill_does_not_make_old_snapshots_look_fresh(backfill):
 def test_a_past_day_never_stored_fails_at_once_without_a_request(s3, tmp_path):
     with (
         EConnectServer(support.stations_for(0), support.USERNAME, support.PASSWORD) as econnect,
-        NcrServer(support.registry_for(0)) as ncr,
+        RegistryServer(support.registry_for(0)) as ncr,
     ):
         env = support.pipeline_env(
             s3, econnect_url=econnect.base_url, ncr_url=ncr.url, data_dir=tmp_path, prefix="never/"
@@ -249,7 +249,7 @@ def test_backfilling_a_past_day_keeps_todays_latest_csv(originals, s3, tmp_path)
     today = today_key()
     with (
         EConnectServer(support.stations_for(6), support.USERNAME, support.PASSWORD) as econnect,
-        NcrServer(support.registry_for(3)) as ncr,
+        RegistryServer(support.registry_for(3)) as ncr,
     ):
         env = support.pipeline_env(
             s3, econnect_url=econnect.base_url, ncr_url=ncr.url, data_dir=tmp_path, prefix="latest/"

@@ -12,8 +12,7 @@ from dagster import DagsterInstance, serialize_value
 from pipeline.definitions import build_definitions
 from pipeline.orchestration.partitions import today_key
 from pipeline.resources.http import HttpSettings
-from pipeline.sandbox import EConnectServer, Fault, NcrServer
-from pipeline.sandbox.data import make_registry, make_stations
+from pipeline.sandbox import EConnectServer, Fault, RegistryServer, make_registry, make_stations
 
 PARTITION = today_key()
 PASSWORD = "pw-7f3Qz!unique-in-this-test"
@@ -26,7 +25,12 @@ ECONNECT_FAULTS = {
     7: [Fault("not_json")],
     9: [Fault("content_not_list"), Fault("status_500")],
 }
-NCR_FAULTS = [Fault("status_503", retry_after="0"), Fault("truncated_body"), Fault("not_json")]
+NCR_FAULTS = [
+    Fault("status_503", retry_after="0"),
+    Fault("truncated_body"),
+    Fault("truncated_no_length"),  # HTTP/1.0-style framing: only parsing the body shows it is cut
+    Fault("not_json"),
+]
 
 
 def run_graph(env, data_dir, prefix, *, raise_on_error=True):
@@ -49,9 +53,9 @@ def upstreams(sandbox):
     noisy_registry["ChargeDevice"].insert(10, {"ChargeDeviceId": 12345, "ChargeDeviceModel": "X"})
     with (
         EConnectServer(stations, "sandbox", PASSWORD, "BP1") as clean_econnect,
-        NcrServer(registry) as clean_ncr,
+        RegistryServer(registry) as clean_ncr,
         EConnectServer(noisy, "sandbox", PASSWORD, "BP1", faults=ECONNECT_FAULTS) as faulty_econnect,
-        NcrServer(noisy_registry, faults=NCR_FAULTS) as faulty_ncr,
+        RegistryServer(noisy_registry, faults=NCR_FAULTS) as faulty_ncr,
     ):
         yield {
             "clean": (clean_econnect, clean_ncr),
@@ -81,7 +85,13 @@ def runs(upstreams, tmp_path_factory):
             for name, value in env_for(upstreams, which).items():
                 patch.setenv(name, value)
             result, instance = run_graph(env_for(upstreams, which), data_dir, f"{which}/")
-        outputs[which] = {"result": result, "instance": instance, "data_dir": data_dir}
+        registry_body = upstreams[which][1].body
+        outputs[which] = {
+            "result": result,
+            "instance": instance,
+            "data_dir": data_dir,
+            "registry_body": registry_body,
+        }
     return outputs
 
 
@@ -113,10 +123,10 @@ def test_faults_show_as_retries_and_rejects(runs):
     pages = by_key["econnect_station_pages"]
     assert pages["http_retries"].value == 8  # one per injected eConnect fault
     assert pages["http_requests"].value == pages["pages"].value + 8
-    assert by_key["uk_registry_snapshot"]["http_retries"].value == 3
+    assert by_key["uk_registry_snapshot"]["http_retries"].value == 4  # one per injected registry fault
     assert by_key["econnect_stations"]["duplicate_records"].value == 1
     assert by_key["econnect_station_rejects"]["dagster/row_count"].value == 1
-    assert by_key["uk_charge_device_rejects"]["dagster/row_count"].value == 1
+    assert by_key["uk_registry_device_rejects"]["dagster/row_count"].value == 1
     rejects = pd_read(runs["faulty"]["data_dir"], "econnect_station_rejects")
     assert rejects.loc[0, "location"] == "page 6, item 50"
     assert json.loads(rejects.loc[0, "record"]) == {"modelInfo": "no id at all", "state": "PLANNED"}
@@ -132,12 +142,16 @@ def test_retries_are_in_the_run_log_without_credentials(runs):
     instance, result = runs["faulty"]["instance"], runs["faulty"]["result"]
     messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
     retries = [m for m in messages if "; retry " in m]
-    assert len(retries) == 11
+    assert len(retries) == 12
     assert any(
         "page 0 of http://127.0.0.1:" in m and "HTTP 429 Too Many Requests; retry 1/5 in 0.05s" in m
         for m in retries
     )
-    assert any("body broke off (ChunkedEncodingError)" in m for m in retries)
+    assert any("body broke off (ChunkedEncodingError: " in m for m in retries)
+    half = len(runs["faulty"]["registry_body"]) // 2
+    assert any(
+        f"the body ended after {half} bytes before its JSON document was complete" in m for m in retries
+    )
 
 
 def test_bad_credentials_fail_fast_and_the_password_never_shows(upstreams, tmp_path, caplog):
@@ -168,7 +182,12 @@ def test_a_failed_run_leaves_the_previous_outputs_untouched(upstreams, runs, tmp
     data_dir = runs["clean"]["data_dir"]
     report = data_dir / "reports" / PARTITION / f"econnect_stations_{PARTITION}.xlsx"
     raw = data_dir / "raw" / "econnect" / PARTITION
-    before = (report.read_bytes(), sorted((p.name, p.read_bytes()) for p in raw.iterdir()))
+
+    def files():
+        return sorted((str(p.relative_to(raw)), p.read_bytes()) for p in raw.rglob("*") if p.is_file())
+
+    before = (report.read_bytes(), files())
+    kept = json.loads((raw / "_snapshot.json").read_bytes())["attempt"]
     with EConnectServer(
         make_stations(), "sandbox", PASSWORD, "BP1", faults={6: [Fault("status_503", times=99)]}
     ) as down:
@@ -178,5 +197,6 @@ def test_a_failed_run_leaves_the_previous_outputs_untouched(upstreams, runs, tmp
                 patch.setenv(name, value)
             result, _ = run_graph(env, data_dir, "clean/", raise_on_error=False)
     assert not result.success
-    assert (report.read_bytes(), sorted((p.name, p.read_bytes()) for p in raw.iterdir())) == before
-    assert not [p for p in raw.parent.iterdir() if p.name.startswith(".")]  # no staging left behind
+    assert (report.read_bytes(), files()) == before
+    # the failed attempt's pages are gone; the manifest still names the complete snapshot
+    assert sorted(p.name for p in raw.iterdir()) == sorted(["_snapshot.json", kept])

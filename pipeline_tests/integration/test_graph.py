@@ -11,6 +11,7 @@ from dagster import DagsterInstance
 
 from pipeline.definitions import build_definitions
 from pipeline.orchestration.partitions import today_key
+from pipeline.resources.storage import DataDir
 from pipeline_tests.integration import expected
 
 PARTITION = today_key()
@@ -45,14 +46,13 @@ def run(sandbox_env):
 
 
 def test_raw_pages_are_stored_exactly_as_served(run, sandbox, sandbox_env):
-    raw = Path(sandbox_env["PIPELINE_DATA_DIR"]) / "raw" / "econnect" / PARTITION
-    pages = sorted(raw.iterdir())
-    assert [p.name for p in pages][:2] == ["page-000000.json", "page-000001.json"]
-    assert len(pages) == len(sandbox.stations) // 100 + 2  # 12 full pages, one partial, one empty
-    registry = (
-        Path(sandbox_env["PIPELINE_DATA_DIR"]) / "raw" / "uk_chargepoints" / PARTITION / "registry.json"
-    )
-    assert registry.read_bytes() == sandbox.ncr.body
+    data_dir = DataDir(path=sandbox_env["PIPELINE_DATA_DIR"])
+    pages = data_dir.raw("econnect").snapshot(PARTITION)
+    assert pages.names[:2] == ["page-000000.json", "page-000001.json"]
+    assert len(pages.names) == len(sandbox.stations) // 100 + 2  # 12 full pages, one partial, one empty
+    registry = data_dir.raw("uk_registry").snapshot(PARTITION)
+    assert registry.names == ["registry.json"]
+    assert registry.read_bytes("registry.json") == sandbox.ncr.body
 
 
 def test_workbook_counts_every_station_once(run, sandbox, sandbox_env):
@@ -102,9 +102,9 @@ def test_metadata_shows_what_happened(run, sandbox):
     assert pages["records"].value == len(sandbox.stations)
     stations = metadata(run, "econnect_stations")
     assert stations["dagster/row_count"].value == len(expected.latest_stations(sandbox.stations))
-    devices = metadata(run, "uk_charge_devices")
+    devices = metadata(run, "uk_registry_devices")
     assert devices["skipped_without_model"].value == expected.uk_devices_without_model(sandbox.registry) > 0
-    csv = metadata(run, "uk_charger_models_csv")
+    csv = metadata(run, "uk_registry_models_csv")
     assert csv["uri"].value == f"s3://{sandbox.s3.bucket}/exports/charger_models_UK.csv"
 
 
@@ -119,10 +119,10 @@ def test_every_quality_check_ran_and_passed(run):
         ("econnect_station_rejects", "reject_share"): True,
         ("econnect_station_counts", "sums_to_stations"): True,
         ("econnect_state_by_model", "sums_to_stations"): True,
-        ("uk_charge_devices", "ids_unique"): True,
-        ("uk_charge_device_rejects", "reject_share"): True,
-        ("uk_charger_model_counts", "sums_to_devices"): True,
-        ("uk_charger_models_csv", "uploaded_total_equals_devices"): True,
+        ("uk_registry_devices", "ids_unique"): True,
+        ("uk_registry_device_rejects", "reject_share"): True,
+        ("uk_registry_model_counts", "sums_to_devices"): True,
+        ("uk_registry_models_csv", "uploaded_total_equals_devices"): True,
     }
 
 
@@ -144,7 +144,12 @@ def test_the_documented_cli_command_materialises_everything(sandbox_env, sandbox
     # The partition was materialised before in this data dir: outputs are replaced, never appended to.
     raw = Path(sandbox_env["PIPELINE_DATA_DIR"]) / "raw" / "econnect"
     assert [p.name for p in raw.iterdir()] == [PARTITION]
-    assert len(list((raw / PARTITION).iterdir())) == len(sandbox.stations) // 100 + 2
+    snapshot = DataDir(path=sandbox_env["PIPELINE_DATA_DIR"]).raw("econnect").snapshot(PARTITION)
+    assert len(snapshot.names) == len(sandbox.stations) // 100 + 2
+    # one manifest and the new attempt's folder: the earlier attempt's pages are gone
+    assert sorted(p.name for p in (raw / PARTITION).iterdir()) == sorted(
+        ["_snapshot.json", snapshot.manifest["attempt"]]
+    )
     keys = s3_client.list_objects_v2(Bucket=sandbox.s3.bucket, Prefix="exports/")["Contents"]
     assert sorted(k["Key"] for k in keys) == [
         f"exports/{PARTITION}/charger_models_UK.csv",

@@ -188,17 +188,17 @@ def test_failure_alert_payload():
     assert failure_alert(
         job_name="uk_refresh",
         run_id="abc-123",
-        asset_keys=["uk_charge_devices", "uk_charger_model_counts"],
-        error="uk_charge_devices: ValueError: bad <Scheme> & more\n  at line 2\n",
+        asset_keys=["uk_registry_devices", "uk_registry_model_counts"],
+        error="uk_registry_devices: ValueError: bad <Scheme> & more\n  at line 2\n",
         ui_base_url="http://ui:3000/",
     ) == {
-        "text": ":red_circle: Dagster run failed: job uk_refresh, assets uk_charge_devices, "
-        "uk_charger_model_counts — uk_charge_devices: ValueError: bad &lt;Scheme&gt; &amp; more  "
+        "text": ":red_circle: Dagster run failed: job uk_refresh, assets uk_registry_devices, "
+        "uk_registry_model_counts — uk_registry_devices: ValueError: bad &lt;Scheme&gt; &amp; more  "
         "http://ui:3000/runs/abc-123",
         "job": "uk_refresh",
         "run_id": "abc-123",
-        "assets": ["uk_charge_devices", "uk_charger_model_counts"],
-        "error": "uk_charge_devices: ValueError: bad <Scheme> & more\n  at line 2",
+        "assets": ["uk_registry_devices", "uk_registry_model_counts"],
+        "error": "uk_registry_devices: ValueError: bad <Scheme> & more\n  at line 2",
         "run_url": "http://ui:3000/runs/abc-123",
     }
 

@@ -30,7 +30,7 @@ from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 from psycopg2 import sql
 
-from pipeline.definitions import build_definitions, defs
+from pipeline.definitions import build_definitions
 from pipeline.orchestration.partitions import today_key
 from pipeline.sources.econnect.assets import UPSTREAM_FINGERPRINT
 
@@ -129,7 +129,7 @@ def econnect_tick(instance, sandbox_defs):
         instance=instance,
         cursor=None,
         definitions=sandbox_defs,  # the run requests are resolved against the asset graph, as the daemon does
-        resources={"econnect_api": sandbox_defs.resources["econnect_api"]},
+        resources={"econnect": sandbox_defs.resources["econnect"]},
     )
     return sandbox_defs.resolve_sensor_def("econnect_change_sensor").evaluate_tick(context)
 
@@ -178,12 +178,12 @@ def test_materialisation_is_recorded_in_postgres(run, dagster_home, pg_env):
     assert materialisations == len(run.get_asset_materialization_events()) > 0
 
 
-def test_schedule_requests_the_days_snapshot(instance):
-    schedule = defs.resolve_schedule_def("daily_raw_snapshots")
+def test_schedule_requests_the_days_snapshot(instance, sandbox_defs):
+    schedule = sandbox_defs.resolve_schedule_def("daily_raw_snapshots")
     context = build_schedule_context(
         instance=instance,
         scheduled_execution_time=datetime(2025, 6, 2, 5, 0, tzinfo=UTC),
-        repository_def=defs.get_repository_def(),
+        repository_def=sandbox_defs.get_repository_def(),
     )
     data = schedule.evaluate_tick(context)
     assert data.skip_message is None
@@ -234,7 +234,7 @@ def test_submitted_runs_wait_in_the_queue_for_the_daemon(instance, sandbox_defs,
 
     assert submitted.status == DagsterRunStatus.QUEUED  # nothing runs until `dagster-daemon` dequeues it
     assert submitted.run_op_concurrency is not None
-    assert dict(submitted.run_op_concurrency.root_key_counts) == {"econnect_api": 1, "ncr_api": 1}
+    assert dict(submitted.run_op_concurrency.root_key_counts) == {"econnect": 1, "uk_registry": 1}
     with DagsterInstance.from_config(str(dagster_home)) as second:
         queued = second.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.QUEUED]))
     assert [r.run_id for r in queued] == [created.run_id]
@@ -243,7 +243,7 @@ def test_submitted_runs_wait_in_the_queue_for_the_daemon(instance, sandbox_defs,
 def test_each_api_pool_has_one_slot(run, instance):
     pools = instance.get_concurrency_config().pool_config
     assert pools.default_pool_limit == 1
-    for pool in ("econnect_api", "ncr_api"):
+    for pool in ("econnect", "uk_registry"):
         info = instance.event_log_storage.get_concurrency_info(pool)
         # The run's raw step claimed this pool's one slot in PostgreSQL and gave it back when done.
         assert (info.limit, info.using_default_limit, info.slot_count) == (1, True, 1), pool

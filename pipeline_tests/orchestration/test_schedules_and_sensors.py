@@ -20,10 +20,10 @@ from dagster import (
 from pipeline.definitions import build_definitions
 from pipeline.orchestration.partitions import REUSED, today_key
 from pipeline.resources.http import HttpSettings
-from pipeline.sandbox import EConnectServer, NcrServer
-from pipeline.sandbox.data import make_registry, make_stations
+from pipeline.sandbox import EConnectServer, RegistryServer, make_registry, make_stations
 from pipeline.sources.econnect.client import EConnectApi
-from pipeline.sources.uk_chargepoints.client import NcrApi
+from pipeline.sources.uk_registry.client import RegistryApi
+from pipeline_tests.environments import ALL_SOURCES_ON
 
 FAST = HttpSettings(max_attempts=1)
 
@@ -35,7 +35,7 @@ def tick(defs, when):
 
 
 def test_daily_schedule_requests_todays_utc_partition_and_runs_by_default():
-    defs = build_definitions({})
+    defs = build_definitions(ALL_SOURCES_ON)
     schedule = defs.resolve_schedule_def("daily_raw_snapshots")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 5 * * *", "UTC")
     assert schedule.default_status == DefaultScheduleStatus.RUNNING
@@ -46,7 +46,11 @@ def test_daily_schedule_requests_todays_utc_partition_and_runs_by_default():
 
 
 def test_schedule_time_and_timezone_are_settings_and_the_partition_stays_the_utc_day():
-    env = {"PIPELINE_SNAPSHOT_CRON": "30 0 * * *", "PIPELINE_SCHEDULE_TIMEZONE": "Europe/London"}
+    env = {
+        **ALL_SOURCES_ON,
+        "PIPELINE_SNAPSHOT_CRON": "30 0 * * *",
+        "PIPELINE_SCHEDULE_TIMEZONE": "Europe/London",
+    }
     defs = build_definitions(env)
     schedule = defs.resolve_schedule_def("daily_raw_snapshots")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("30 0 * * *", "Europe/London")
@@ -56,7 +60,7 @@ def test_schedule_time_and_timezone_are_settings_and_the_partition_stays_the_utc
 
 
 def test_every_schedule_and_sensor_starts_running():
-    defs = build_definitions({})
+    defs = build_definitions(ALL_SOURCES_ON)
     assert {s.name: s.default_status for s in defs.schedules} == {
         "daily_raw_snapshots": DefaultScheduleStatus.RUNNING,
         "hourly_freshness_check": DefaultScheduleStatus.RUNNING,
@@ -64,23 +68,23 @@ def test_every_schedule_and_sensor_starts_running():
     assert {s.name: s.default_status for s in defs.sensors} == {
         "derived_assets_automation": DefaultSensorStatus.RUNNING,
         "econnect_change_sensor": DefaultSensorStatus.RUNNING,
-        "ncr_change_sensor": DefaultSensorStatus.RUNNING,
+        "uk_registry_change_sensor": DefaultSensorStatus.RUNNING,
         "run_failure_alert": DefaultSensorStatus.RUNNING,
     }
 
 
 def test_weekly_report_cadence_waits_for_monday():
-    weekly = build_definitions({"PIPELINE_REPORT_CADENCE": "weekly"})
+    weekly = build_definitions({**ALL_SOURCES_ON, "PIPELINE_REPORT_CADENCE": "weekly"})
     report = weekly.resolve_assets_def("econnect_station_report")
     condition = report.specs_by_key[AssetKey("econnect_station_report")].automation_condition
     assert condition == AutomationCondition.on_cron("0 5 * * 1", cron_timezone="UTC")
-    daily = build_definitions({}).resolve_assets_def("econnect_station_report")
+    daily = build_definitions(ALL_SOURCES_ON).resolve_assets_def("econnect_station_report")
     assert (
         daily.specs_by_key[AssetKey("econnect_station_report")].automation_condition
         == AutomationCondition.eager()
     )
     with pytest.raises(ValueError, match="PIPELINE_REPORT_CADENCE must be 'daily' or 'weekly'"):
-        build_definitions({"PIPELINE_REPORT_CADENCE": "monthly"})
+        build_definitions({**ALL_SOURCES_ON, "PIPELINE_REPORT_CADENCE": "monthly"})
 
 
 def materialise(defs, instance, *keys):
@@ -102,11 +106,11 @@ DERIVED = [
     "econnect_state_history",
     "econnect_model_state_changes",
     "econnect_station_report",
-    "uk_charge_devices",
-    "uk_charge_device_rejects",
-    "uk_charger_model_counts",
-    "uk_manufacturer_history",
-    "uk_charger_models_csv",
+    "uk_registry_devices",
+    "uk_registry_device_rejects",
+    "uk_registry_model_counts",
+    "uk_registry_manufacturer_history",
+    "uk_registry_models_csv",
 ]
 
 
@@ -145,7 +149,7 @@ def test_econnect_change_sensor_requests_a_snapshot_only_when_the_fleet_changed(
         api = EConnectApi(
             base_url=server.base_url, username="u", password="p", business_partner="BP", http=FAST
         )
-        first = sensor_tick(defs, "econnect_change_sensor", instance, None, econnect_api=api)
+        first = sensor_tick(defs, "econnect_change_sensor", instance, None, econnect=api)
         [request] = first.run_requests
         assert request.partition_key == today_key()
         assert request.asset_selection == [AssetKey("econnect_station_pages")]
@@ -162,39 +166,39 @@ def test_econnect_change_sensor_requests_a_snapshot_only_when_the_fleet_changed(
             }.items():
                 patch.setenv(name, value)
             materialise(local, instance, "econnect_station_pages")
-        unchanged = sensor_tick(defs, "econnect_change_sensor", instance, first.cursor, econnect_api=api)
+        unchanged = sensor_tick(defs, "econnect_change_sensor", instance, first.cursor, econnect=api)
         assert unchanged.run_requests == [] and "unchanged since the last snapshot" in unchanged.skip_message
         # A backfill re-materialising a past day from its stored snapshot says nothing about the upstream.
         instance.report_runless_asset_event(
             AssetMaterialization("econnect_station_pages", partition="2025-06-01", metadata={REUSED: True})
         )
-        after_backfill = sensor_tick(defs, "econnect_change_sensor", instance, first.cursor, econnect_api=api)
+        after_backfill = sensor_tick(defs, "econnect_change_sensor", instance, first.cursor, econnect=api)
         assert after_backfill.run_requests == []
 
     with instance_for_test() as other, EConnectServer(stations[:-1], "u", "p", "BP") as changed_server:
         api = EConnectApi(
             base_url=changed_server.base_url, username="u", password="p", business_partner="BP", http=FAST
         )
-        changed = sensor_tick(defs, "econnect_change_sensor", other, first.cursor, econnect_api=api)
+        changed = sensor_tick(defs, "econnect_change_sensor", other, first.cursor, econnect=api)
         assert changed.cursor.startswith("299:") and len(changed.run_requests) == 1
 
 
-def test_ncr_change_sensor_uses_conditional_get(env, tmp_path):
+def test_uk_registry_change_sensor_uses_conditional_get(env, tmp_path):
     defs = build_definitions(env)
-    with instance_for_test() as instance, NcrServer(make_registry(50)) as server:
-        api = NcrApi(url=server.url, http=FAST)
-        first = sensor_tick(defs, "ncr_change_sensor", instance, None, ncr_api=api)
+    with instance_for_test() as instance, RegistryServer(make_registry(50)) as server:
+        api = RegistryApi(url=server.url, http=FAST)
+        first = sensor_tick(defs, "uk_registry_change_sensor", instance, None, uk_registry=api)
         assert len(first.run_requests) == 1
         assert json.loads(first.cursor) == {"ETag": server.etag, "Last-Modified": server.last_modified}
 
         local = build_definitions({**env, "NCR_API_URL": server.url, "PIPELINE_DATA_DIR": str(tmp_path)})
         materialise(local, instance, "uk_registry_snapshot")
-        unchanged = sensor_tick(defs, "ncr_change_sensor", instance, first.cursor, ncr_api=api)
+        unchanged = sensor_tick(defs, "uk_registry_change_sensor", instance, first.cursor, uk_registry=api)
         assert unchanged.run_requests == [] and "304 Not Modified" in unchanged.skip_message
         assert server.requests[-1][1] == 304
 
         server.publish(make_registry(51))
-        changed = sensor_tick(defs, "ncr_change_sensor", instance, unchanged.cursor, ncr_api=api)
+        changed = sensor_tick(defs, "uk_registry_change_sensor", instance, unchanged.cursor, uk_registry=api)
         assert len(changed.run_requests) == 1 and json.loads(changed.cursor)["ETag"] == server.etag
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pipeline.resources.http import HttpClient, HttpSettings, InvalidBody, UpstreamError, parse_retry_after
-from pipeline.sandbox import Fault, NcrServer
+from pipeline.sandbox import Fault, RegistryServer
 
 DOCUMENT = {"Scheme": {"SchemeCode": "X"}, "ChargeDevice": [{"ChargeDeviceId": f"d{i}"} for i in range(500)]}
 FAST = {"backoff_initial_s": 0.001, "backoff_max_s": 0.01, "retry_after_max_s": 0.05}
@@ -29,7 +29,7 @@ def read_json(response):
 
 
 def fetch_with(faults, **settings):
-    with NcrServer(DOCUMENT, faults=faults) as server:
+    with RegistryServer(DOCUMENT, faults=faults) as server:
         http, sleeps = client(**settings)
         result = http.fetch(server.url, read_json, what="the registry")
         return result, http, sleeps, server
@@ -82,7 +82,7 @@ def test_retry_after_as_http_date():
 
 
 def test_giving_up_names_what_and_where_and_the_last_fault():
-    with NcrServer(DOCUMENT, faults=[Fault("status_503", times=10)]) as server:
+    with RegistryServer(DOCUMENT, faults=[Fault("status_503", times=10)]) as server:
         http, _ = client(max_attempts=3)
         with pytest.raises(
             UpstreamError,
@@ -94,7 +94,7 @@ def test_giving_up_names_what_and_where_and_the_last_fault():
 
 def test_every_retry_is_logged_with_url_reason_and_wait(caplog):
     caplog.set_level(logging.WARNING, logger="test.http")
-    with NcrServer(DOCUMENT, faults=[Fault("status_503", retry_after="1")]) as server:
+    with RegistryServer(DOCUMENT, faults=[Fault("status_503", retry_after="1")]) as server:
         http, _ = client(retry_after_max_s=0.02)
         http.fetch(server.url, read_json, what="the registry")
         url = server.url

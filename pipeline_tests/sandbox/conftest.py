@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from pipeline.sandbox.data import make_registry, make_stations
-from pipeline.sandbox.servers import EConnectServer
+from pipeline.sandbox import EConnectServer, make_registry, make_stations
 
 USER = "sandbox"
 PASSWORD = "sandbox-secret"

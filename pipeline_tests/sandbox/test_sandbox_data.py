@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from datetime import date
 
-from pipeline.sandbox.data import make_registry, make_stations
+from pipeline.sandbox import make_registry, make_stations
 
 FORMULA_START = ("=", "+", "-", "@")
 UK_POSTCODE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}$")

@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from pipeline.sandbox.servers import Fault, NcrServer
+from pipeline.sandbox import Fault, RegistryServer
 
 
 @pytest.mark.parametrize("status", [429, 503, 500])
@@ -84,7 +84,7 @@ def test_ncr_faults_apply_to_the_single_document():
         Fault("content_not_list"),
     ]
     document = {"Scheme": {"SchemeCode": "OCPI"}, "ChargeDevice": [{"ChargeDeviceId": "a" * 32}]}
-    with NcrServer(document, faults=faults) as server:
+    with RegistryServer(document, faults=faults) as server:
         assert requests.get(server.url, timeout=5).status_code == 503
         with pytest.raises(requests.exceptions.ChunkedEncodingError):
             requests.get(server.url, timeout=5)
@@ -99,4 +99,4 @@ def test_invalid_faults_are_rejected():
     with pytest.raises(ValueError, match="times"):
         Fault("slow", times=0)
     with pytest.raises(ValueError, match="repeat_previous_page"):
-        NcrServer(b"{}", faults=[Fault("repeat_previous_page")])
+        RegistryServer(b"{}", faults=[Fault("repeat_previous_page")])

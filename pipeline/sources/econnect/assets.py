@@ -2,7 +2,6 @@
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pandas as pd
 from dagster import (
@@ -13,16 +12,16 @@ from dagster import (
     MaterializeResult,
     MetadataValue,
     Output,
-    asset,
-    multi_asset,
 )
 
-from pipeline.orchestration.partitions import REUSED, daily_snapshots, must_fetch, one_run_per_day
+from pipeline.orchestration.partitions import REUSED, must_fetch
 from pipeline.resources.metadata import table_metadata
-from pipeline.resources.storage import DataDir, atomic_directory, atomic_path
+from pipeline.resources.storage import DataDir, atomic_path
 from pipeline.sources.contract import Rejects, frame_type
-from pipeline.sources.econnect import transforms
+from pipeline.sources.declare import snapshot_asset, snapshot_multi_asset, tags
+from pipeline.sources.econnect import NAME, transforms
 from pipeline.sources.econnect.client import EConnectApi
+from pipeline.sources.econnect.raw import page_name, read_pages
 from pipeline.sources.econnect.report import write_station_report
 from pipeline.sources.econnect.schema import REPORT_FIELDS, StationCounts, Stations
 from pipeline.sources.quality import (
@@ -33,93 +32,68 @@ from pipeline.sources.quality import (
     unique_ids_check,
 )
 
-GROUP = "econnect"
 # Metadata key on econnect_station_pages that the change sensor compares the live API against.
 UPSTREAM_FINGERPRINT = "upstream_fingerprint"
-RAW_SOURCE = "econnect"
-# At most one run at a time calls the eConnect API (the instance sets every pool's limit to 1).
-POOL = "econnect_api"
 
 
-def page_file(directory: Path, number: int) -> Path:
-    return directory / f"page-{number:06d}.json"
-
-
-def read_raw_pages(directory: Path) -> Iterator[tuple[int, bytes]]:
-    """`(page number, body)` from a stored snapshot, in page order, one page in memory at a time."""
-    if not directory.is_dir():
-        raise FileNotFoundError(
-            f"No raw eConnect snapshot at {directory}. Materialise econnect_station_pages for this "
-            "partition first."
-        )
-    for path in sorted(directory.glob("page-*.json")):
-        number = int(path.stem.removeprefix("page-"))
-        yield number, path.read_bytes()
-
-
-@asset(
-    group_name=GROUP,
-    partitions_def=daily_snapshots,
-    backfill_policy=one_run_per_day,
-    kinds={"api", "json"},
-    pool=POOL,
-)
+@snapshot_asset(source=NAME, layer="raw", kinds={"api", "json"}, pool=NAME)
 def econnect_station_pages(
-    context: AssetExecutionContext, econnect_api: EConnectApi, data_dir: DataDir
+    context: AssetExecutionContext, econnect: EConnectApi, data_dir: DataDir
 ) -> MaterializeResult:
     """Every page of the operator's charging stations exactly as the eConnect Masterdata API returned it.
 
     One JSON file per page under `{PIPELINE_DATA_DIR}/raw/econnect/{day}/`, written as each page
-    arrives and swapped into place only when the last (empty) page has been read.
+    arrives; the day's snapshot is the new one only once the last (empty) page has been read.
     """
-    target = data_dir.raw_dir(RAW_SOURCE, context.partition_key)
-    if not must_fetch(context.partition_key, stored=target.is_dir(), source="eConnect"):
-        stored = [len(json.loads(body)["content"]) for _, body in read_raw_pages(target)]
+    zone = data_dir.raw(NAME)
+    snapshot = zone.snapshot(context.partition_key)
+    if not must_fetch(context.partition_key, stored=snapshot.complete, source="eConnect"):
+        stored = [len(json.loads(body)["content"]) for _, body in read_pages(snapshot)]
         context.log.info(f"{context.partition_key} is a past day: reusing its stored snapshot, no HTTP call")
         return MaterializeResult(
             metadata={
                 "pages": len(stored),
                 "records": sum(stored),
                 REUSED: True,
-                "path": MetadataValue.path(str(target)),
+                "path": MetadataValue.path(str(snapshot.folder)),
             }
         )
-    client = econnect_api.http_client()
+    client = econnect.http_client()
     pages_written = records = 0
     fingerprint = ""
-    with atomic_directory(target) as staging:
-        for page in econnect_api.iter_pages(client):
-            page_file(staging, page.number).write_bytes(page.body)
+    with zone.writing(context.partition_key) as writer:
+        for page in econnect.iter_pages(client):
+            writer.write_bytes(page_name(page.number), page.body)
             if page.number == 0:  # what the change sensor compares the live API with
                 fingerprint = page.fingerprint()
             pages_written += 1
             records += len(page.content)
-    context.log.info(f"Fetched {pages_written} pages ({records} records) from {econnect_api.stations_url()}")
+    context.log.info(f"Fetched {pages_written} pages ({records} records) from {econnect.stations_url()}")
     return MaterializeResult(
         metadata={
             "pages": pages_written,
             "records": records,
             **client.stats.as_metadata(),
             UPSTREAM_FINGERPRINT: fingerprint,
-            "path": MetadataValue.path(str(target)),
+            "path": MetadataValue.path(str(snapshot.folder)),
         }
     )
 
 
-@multi_asset(
-    group_name=GROUP,
-    partitions_def=daily_snapshots,
-    backfill_policy=one_run_per_day,
+@snapshot_multi_asset(
+    source=NAME,
     deps=[econnect_station_pages],
     outs={
         "econnect_stations": AssetOut(
             dagster_type=frame_type(Stations),
             kinds={"pandas"},
+            tags=tags(NAME, "clean"),
             description="One row per charging station (deduplicated by `id`), install date parsed to UTC.",
         ),
         "econnect_station_rejects": AssetOut(
             dagster_type=frame_type(Rejects),
             kinds={"pandas"},
+            tags=tags(NAME, "clean"),
             description="Station records that broke the contract: page and item, reason, the record.",
         ),
     },
@@ -129,7 +103,7 @@ def econnect_clean_stations(
     context: AssetExecutionContext, data_dir: DataDir, quality: QualitySettings
 ) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
     """Validate the stored pages against the station contract; keep each station id once."""
-    pages = read_raw_pages(data_dir.raw_dir(RAW_SOURCE, context.partition_key))
+    pages = read_pages(data_dir.raw(NAME).snapshot(context.partition_key))
     clean = transforms.stations_from_pages(pages)
     stations, rejects = clean.table, clean.rejects
     if len(rejects):
@@ -157,10 +131,9 @@ def econnect_clean_stations(
     )
 
 
-@asset(
-    group_name=GROUP,
-    partitions_def=daily_snapshots,
-    backfill_policy=one_run_per_day,
+@snapshot_asset(
+    source=NAME,
+    layer="aggregate",
     dagster_type=frame_type(StationCounts),
     kinds={"pandas"},
     check_specs=[AssetCheckSpec("sums_to_stations", asset="econnect_station_counts", blocking=True)],
@@ -175,10 +148,9 @@ def econnect_station_counts(
     yield totals_check("econnect_station_counts", "sums_to_stations", totals, len(econnect_stations))
 
 
-@asset(
-    group_name=GROUP,
-    partitions_def=daily_snapshots,
-    backfill_policy=one_run_per_day,
+@snapshot_asset(
+    source=NAME,
+    layer="aggregate",
     kinds={"pandas"},
     check_specs=[AssetCheckSpec("sums_to_stations", asset="econnect_state_by_model", blocking=True)],
 )
@@ -194,7 +166,7 @@ def econnect_state_by_model(
     )
 
 
-@asset(group_name=GROUP, partitions_def=daily_snapshots, backfill_policy=one_run_per_day, kinds={"excel"})
+@snapshot_asset(source=NAME, layer="report", kinds={"excel"})
 def econnect_station_report(
     context: AssetExecutionContext,
     data_dir: DataDir,

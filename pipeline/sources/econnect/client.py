@@ -16,8 +16,6 @@ from pydantic_core import from_json
 
 from pipeline.resources.http import HttpClient, HttpSettings, InvalidBody, UpstreamError
 
-DEFAULT_API_URL = "https://api.services-emobility.com"
-
 
 @dataclass(frozen=True)
 class Page:
@@ -65,7 +63,9 @@ class _RepeatGuard:
 class EConnectApi(ConfigurableResource):
     """Basic-auth client for `GET {base_url}/masterdata/cpos/{business_partner}/chargingstations`."""
 
-    base_url: str = DEFAULT_API_URL
+    base_url: str = Field(
+        description="The API's base URL (ECONNECT_API_URL), e.g. https://api.services-emobility.com."
+    )
     username: str
     password: str = Field(repr=False)
     business_partner: str
@@ -113,7 +113,7 @@ class EConnectApi(ConfigurableResource):
                 return
         raise UpstreamError(
             f"{url} still returned stations after {self.max_pages} pages; stopping. If the fleet really is "
-            "that large, raise `max_pages` on the econnect_api resource."
+            "that large, raise `max_pages` on the econnect resource."
         )
 
     def _fetch_concurrently(

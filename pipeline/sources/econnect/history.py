@@ -5,22 +5,16 @@ snapshot when it does not (yet): both give the same numbers, so a day's history 
 order in which a backfill's runs happen to finish.
 """
 
-from datetime import date, timedelta
-
 import pandas as pd
-from dagster import AssetExecutionContext, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, MetadataValue, Output
 
-from pipeline.orchestration.partitions import daily_snapshots, one_run_per_day
+from pipeline.orchestration.partitions import week_before
 from pipeline.resources.storage import DataDir
-from pipeline.sources.econnect import transforms
-from pipeline.sources.econnect.assets import RAW_SOURCE, read_raw_pages
+from pipeline.sources.declare import snapshot_asset
+from pipeline.sources.econnect import NAME, transforms
+from pipeline.sources.econnect.raw import read_pages
 
-GROUP = "econnect"
 HISTORY_DAYS_SHOWN = 14
-
-
-def week_before(day: str) -> str:
-    return (date.fromisoformat(day) - timedelta(days=7)).isoformat()
 
 
 def stored_stations(data_dir: DataDir, day: str) -> pd.DataFrame | None:
@@ -28,8 +22,8 @@ def stored_stations(data_dir: DataDir, day: str) -> pd.DataFrame | None:
     table = data_dir.table_path("econnect_stations", day)
     if table.is_file():
         return pd.read_parquet(table)
-    raw = data_dir.raw_dir(RAW_SOURCE, day)
-    return transforms.stations_from_pages(read_raw_pages(raw)).table if raw.is_dir() else None
+    raw = data_dir.raw(NAME).snapshot(day)
+    return transforms.stations_from_pages(read_pages(raw)).table if raw.complete else None
 
 
 def stored_state_counts(data_dir: DataDir, day: str) -> pd.DataFrame:
@@ -40,16 +34,10 @@ def stored_state_counts(data_dir: DataDir, day: str) -> pd.DataFrame:
     return transforms.station_counts(stations) if stations is not None else pd.DataFrame()
 
 
-@asset(
-    group_name=GROUP,
-    partitions_def=daily_snapshots,
-    backfill_policy=one_run_per_day,
-    deps=["econnect_station_counts"],
-    kinds={"pandas"},
-)
+@snapshot_asset(source=NAME, layer="aggregate", deps=["econnect_station_counts"], kinds={"pandas"})
 def econnect_state_history(context: AssetExecutionContext, data_dir: DataDir) -> Output[pd.DataFrame]:
     """Stations per lifecycle state on every stored day up to this one (long: day, state, stations)."""
-    days = data_dir.raw_days(RAW_SOURCE, up_to=context.partition_key)
+    days = data_dir.raw(NAME).days(up_to=context.partition_key)
     history = transforms.state_history({day: stored_state_counts(data_dir, day) for day in days})
     wide = transforms.state_history_wide(history).tail(HISTORY_DAYS_SHOWN)
     return Output(
@@ -62,7 +50,7 @@ def econnect_state_history(context: AssetExecutionContext, data_dir: DataDir) ->
     )
 
 
-@asset(group_name=GROUP, partitions_def=daily_snapshots, backfill_policy=one_run_per_day, kinds={"pandas"})
+@snapshot_asset(source=NAME, layer="aggregate", kinds={"pandas"})
 def econnect_model_state_changes(
     context: AssetExecutionContext, data_dir: DataDir, econnect_stations: pd.DataFrame
 ) -> Output[pd.DataFrame]:

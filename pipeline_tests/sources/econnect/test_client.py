@@ -7,8 +7,7 @@ import pytest
 import responses
 
 from pipeline.resources.http import CredentialsRefusedError, HttpSettings, RateLimiter, UpstreamError
-from pipeline.sandbox import EConnectServer
-from pipeline.sandbox.data import make_stations
+from pipeline.sandbox import EConnectServer, make_stations
 from pipeline.sources.econnect.client import EConnectApi
 
 BASE = "http://econnect.test"

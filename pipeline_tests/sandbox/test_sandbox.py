@@ -16,7 +16,7 @@ import requests
 
 from pipeline.sandbox import Sandbox
 from pipeline.sandbox.s3 import LocalS3
-from pipeline.sandbox.servers import NCR_PATH, NcrServer
+from pipeline.sandbox.uk_registry import NCR_PATH, RegistryServer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -114,7 +114,7 @@ def test_drift_repeats_exactly_one_station_on_the_next_page(start_econnect, get_
 
 
 def test_ncr_serves_the_document(registry):
-    with NcrServer(registry) as server:
+    with RegistryServer(registry) as server:
         assert server.url == f"{server.base_url}{NCR_PATH}"
         response = requests.get(server.url, timeout=10)
         assert response.status_code == 200
@@ -126,7 +126,7 @@ def test_ncr_serves_the_document(registry):
 
 def test_ncr_serves_bytes_as_given():
     document = b'{"Scheme": {}, "ChargeDevice": []}'
-    with NcrServer(document) as server:
+    with RegistryServer(document) as server:
         assert requests.get(server.url, timeout=5).content == document
 
 

@@ -1,38 +1,32 @@
 """UK registry history: devices per manufacturer across the stored daily snapshots."""
 
 import tempfile
-from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
-from dagster import AssetExecutionContext, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, MetadataValue, Output
 
-from pipeline.orchestration.partitions import daily_snapshots, one_run_per_day
+from pipeline.orchestration.partitions import week_before
 from pipeline.resources.storage import DataDir
-from pipeline.sources.uk_chargepoints import transforms
-from pipeline.sources.uk_chargepoints.assets import RAW_SOURCE, read_charge_devices, registry_file
-from pipeline.sources.uk_chargepoints.staging import clean_devices_to
+from pipeline.sources.declare import snapshot_asset
+from pipeline.sources.uk_registry import NAME, transforms
+from pipeline.sources.uk_registry.raw import read_charge_devices
+from pipeline.sources.uk_registry.staging import clean_devices_to
 
-GROUP = "uk_chargepoints"
 
-
-@asset(
-    group_name=GROUP,
-    partitions_def=daily_snapshots,
-    backfill_policy=one_run_per_day,
-    deps=["uk_charger_model_counts"],
-    kinds={"pandas"},
-)
-def uk_manufacturer_history(context: AssetExecutionContext, data_dir: DataDir) -> Output[pd.DataFrame]:
+@snapshot_asset(source=NAME, layer="aggregate", deps=["uk_registry_model_counts"], kinds={"pandas"})
+def uk_registry_manufacturer_history(
+    context: AssetExecutionContext, data_dir: DataDir
+) -> Output[pd.DataFrame]:
     """Devices per manufacturer on every stored day up to this one; metadata shows the change over
     the week (against the snapshot 7 days before, when one was stored)."""
     day = context.partition_key
-    stored = data_dir.raw_days(RAW_SOURCE, up_to=day)
+    stored = data_dir.raw(NAME).days(up_to=day)
     history = transforms.manufacturer_history(
         {stored_day: _per_manufacturer(data_dir, stored_day) for stored_day in stored}
     )
-    baseline = (date.fromisoformat(day) - timedelta(days=7)).isoformat()
+    baseline = week_before(day)
     metadata: dict[str, MetadataValue] = {
         "dagster/row_count": MetadataValue.int(len(history)),
         "days": MetadataValue.int(len(stored)),
@@ -53,13 +47,13 @@ def _per_manufacturer(data_dir: DataDir, day: str) -> pd.DataFrame:
     From the day's counts table, or, when that is not written (yet), from its raw snapshot: the same
     numbers either way, so the history never depends on the order a backfill's runs finish in.
     """
-    counts_path = data_dir.table_path("uk_charger_model_counts", day)
+    counts_path = data_dir.table_path("uk_registry_model_counts", day)
     if counts_path.is_file():
         table = pq.read_table(counts_path, columns=["ChargeDeviceManufacturer", "Count"])
     else:
         with tempfile.TemporaryDirectory() as scratch:
             devices_path = Path(scratch) / "devices.parquet"
-            clean_devices_to(devices_path, read_charge_devices(registry_file(data_dir, day)))
+            clean_devices_to(devices_path, read_charge_devices(data_dir.raw(NAME).snapshot(day)))
             devices = pq.read_table(devices_path, columns=list(transforms.COUNT_KEYS))
         table = transforms.charger_model_counts(devices)
     summed = table.group_by("ChargeDeviceManufacturer", use_threads=False).aggregate([("Count", "sum")])

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from pydantic import ValidationError
 
 from pipeline.sources.contract import reject_row
-from pipeline.sources.uk_chargepoints.schema import COUNT_KEYS, ChargeDeviceRecord
+from pipeline.sources.uk_registry.schema import COUNT_KEYS, ChargeDeviceRecord
 
 DEVICE_COLUMNS = [
     "ChargeDeviceId",
@@ -167,7 +167,7 @@ def charger_model_counts(devices: pa.Table) -> pa.Table:
 
 
 def manufacturer_history(counts_by_day: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Devices per manufacturer per day, from each stored day's `uk_charger_model_counts`."""
+    """Devices per manufacturer per day, from each stored day's `uk_registry_model_counts`."""
     parts = [
         counts.groupby("ChargeDeviceManufacturer", sort=False)["Count"]
         .sum()

@@ -8,7 +8,7 @@ from typing import TextIO
 
 import pyarrow as pa
 
-from pipeline.sources.uk_chargepoints.schema import CSV_HEADER
+from pipeline.sources.uk_registry.schema import CSV_HEADER
 
 
 def write_counts_csv(batches: Iterable[pa.RecordBatch], out: TextIO) -> int:

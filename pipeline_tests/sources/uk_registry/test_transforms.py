@@ -8,10 +8,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.sources.contract import rejects_frame
-from pipeline.sources.uk_chargepoints.report import csv_count_total, write_counts_csv
-from pipeline.sources.uk_chargepoints.schema import ChargeDevices, ChargerModelCounts
-from pipeline.sources.uk_chargepoints.staging import clean_devices_to, distinct_ids
-from pipeline.sources.uk_chargepoints.transforms import (
+from pipeline.sources.uk_registry.report import csv_count_total, write_counts_csv
+from pipeline.sources.uk_registry.schema import ChargeDevices, ChargerModelCounts
+from pipeline.sources.uk_registry.staging import clean_devices_to, distinct_ids
+from pipeline.sources.uk_registry.transforms import (
     charger_model_counts,
     latest_mask,
     manufacturer_history,

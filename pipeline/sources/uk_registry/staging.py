@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.resources.storage import atomic_path
-from pipeline.sources.uk_chargepoints import transforms
-from pipeline.sources.uk_chargepoints.schema import ChargeDevices
+from pipeline.sources.uk_registry import transforms
+from pipeline.sources.uk_registry.schema import ChargeDevices
 
 PREVIEW_ROWS = 10
 

@@ -1,9 +1,7 @@
 """UK registry assets: raw registry snapshot → devices → model counts → the CSV on S3."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
-import ijson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -14,14 +12,13 @@ from dagster import (
     AssetSpec,
     MaterializeResult,
     MetadataValue,
-    asset,
-    multi_asset,
 )
 
-from pipeline.orchestration.partitions import REUSED, daily_snapshots, must_fetch, one_run_per_day, today_key
+from pipeline.orchestration.partitions import REUSED, must_fetch, today_key
 from pipeline.resources.metadata import table_metadata
 from pipeline.resources.storage import DataDir, S3Bucket, atomic_path
 from pipeline.sources.contract import Rejects, column_schema, rejects_frame
+from pipeline.sources.declare import snapshot_asset, snapshot_multi_asset, tags
 from pipeline.sources.quality import (
     QualitySettings,
     cleaning_check_specs,
@@ -29,115 +26,74 @@ from pipeline.sources.quality import (
     reject_share_check,
     totals_check,
 )
-from pipeline.sources.uk_chargepoints import transforms
-from pipeline.sources.uk_chargepoints.client import NcrApi
-from pipeline.sources.uk_chargepoints.report import csv_count_total, write_counts_csv
-from pipeline.sources.uk_chargepoints.schema import ChargeDevices, ChargerModelCounts
-from pipeline.sources.uk_chargepoints.staging import clean_devices_to, distinct_ids, write_table
+from pipeline.sources.uk_registry import NAME, transforms
+from pipeline.sources.uk_registry.client import RegistryApi, validators_of
+from pipeline.sources.uk_registry.raw import DOCUMENT, read_charge_devices
+from pipeline.sources.uk_registry.report import csv_count_total, write_counts_csv
+from pipeline.sources.uk_registry.schema import ChargeDevices, ChargerModelCounts
+from pipeline.sources.uk_registry.staging import clean_devices_to, distinct_ids, write_table
 
-GROUP = "uk_chargepoints"
-RAW_SOURCE = "uk_chargepoints"
-# At most one run at a time downloads the registry (the instance sets every pool's limit to 1).
-POOL = "ncr_api"
 CSV_NAME = "charger_models_UK.csv"
 # Metadata key on uk_registry_snapshot: the ETag/Last-Modified the change sensor sends back.
 UPSTREAM_VALIDATORS = "upstream_validators"
 
 
-def registry_file(data_dir: DataDir, partition: str) -> Path:
-    return data_dir.raw_dir(RAW_SOURCE, partition) / "registry.json"
-
-
-def read_charge_devices(path: Path) -> Iterator[object]:
-    """Stream `ChargeDevice` items from a stored registry document, never loading it whole."""
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"No raw registry snapshot at {path}. Materialise uk_registry_snapshot for this partition first."
-        )
-    items = 0
-    with path.open("rb") as stream:
-        for item in ijson.items(stream, "ChargeDevice.item", use_float=True):
-            items += 1
-            yield item
-    if items == 0:
-        _require_device_list(path)
-
-
-def _require_device_list(path: Path) -> None:
-    """No devices came out: tell an empty `ChargeDevice` list apart from a document without one."""
-    with path.open("rb") as stream:
-        for prefix, event, _ in ijson.parse(stream):
-            if prefix == "ChargeDevice":  # the first event of the value under that key
-                if event == "start_array":
-                    return
-                break
-    raise ValueError(
-        f"{path} has no top-level `ChargeDevice` list; the registry format changed or NCR_API_URL points "
-        "at another service."
-    )
-
-
-@asset(
-    group_name=GROUP,
-    partitions_def=daily_snapshots,
-    backfill_policy=one_run_per_day,
-    kinds={"api", "json"},
-    pool=POOL,
-)
+@snapshot_asset(source=NAME, layer="raw", kinds={"api", "json"}, pool=NAME)
 def uk_registry_snapshot(
-    context: AssetExecutionContext, ncr_api: NcrApi, data_dir: DataDir
+    context: AssetExecutionContext, uk_registry: RegistryApi, data_dir: DataDir
 ) -> MaterializeResult:
-    """The National Chargepoint Registry document exactly as returned, streamed to the raw zone.
+    """The registry-format document exactly as returned, streamed to the raw zone.
 
-    Stored at `{PIPELINE_DATA_DIR}/raw/uk_chargepoints/{day}/registry.json`; the file is replaced only
-    once the download is complete.
+    Stored at `{PIPELINE_DATA_DIR}/raw/uk_registry/{day}/`; it becomes the day's snapshot only once the
+    download is complete and parses to its end.
     """
-    target = registry_file(data_dir, context.partition_key)
-    if not must_fetch(context.partition_key, stored=target.is_file(), source="UK registry"):
+    zone = data_dir.raw(NAME)
+    snapshot = zone.snapshot(context.partition_key)
+    if not must_fetch(context.partition_key, stored=snapshot.complete, source="UK registry"):
         context.log.info(f"{context.partition_key} is a past day: reusing its stored snapshot, no HTTP call")
         return MaterializeResult(
             metadata={
-                "bytes": target.stat().st_size,
+                "bytes": snapshot.size,
                 REUSED: True,
-                "path": MetadataValue.path(str(target)),
+                "path": MetadataValue.path(str(snapshot.folder)),
             }
         )
-    client = ncr_api.http_client()
-    with atomic_path(target) as tmp:
-        download = ncr_api.download(tmp, client)
+    client = uk_registry.http_client()
+    with zone.writing(context.partition_key) as writer:
+        download = uk_registry.download(writer.path(DOCUMENT), client)
     return MaterializeResult(
         metadata={
             **client.stats.as_metadata(),
             "bytes": download.bytes,
-            UPSTREAM_VALIDATORS: MetadataValue.json(download.validators),
-            "path": MetadataValue.path(str(target)),
+            UPSTREAM_VALIDATORS: MetadataValue.json(validators_of(download.headers)),
+            "path": MetadataValue.path(str(snapshot.folder)),
         }
     )
 
 
-@multi_asset(
-    group_name=GROUP,
-    partitions_def=daily_snapshots,
-    backfill_policy=one_run_per_day,
+@snapshot_multi_asset(
+    source=NAME,
     specs=[
         AssetSpec(
-            "uk_charge_devices",
+            "uk_registry_devices",
             deps=[uk_registry_snapshot],
             kinds={"parquet"},
+            tags=tags(NAME, "clean"),
             description="One row per UK charge device with a model: normalised postcode, month last updated.",
             metadata={"dagster/column_schema": column_schema(ChargeDevices)},
         ),
         AssetSpec(
-            "uk_charge_device_rejects",
+            "uk_registry_device_rejects",
             deps=[uk_registry_snapshot],
             kinds={"parquet"},
+            tags=tags(NAME, "clean"),
             description="Registry records that broke the contract: position, reason, the record.",
             metadata={"dagster/column_schema": column_schema(Rejects)},
         ),
     ],
-    check_specs=cleaning_check_specs("uk_charge_devices", "uk_charge_device_rejects"),
+    check_specs=cleaning_check_specs("uk_registry_devices", "uk_registry_device_rejects"),
 )
-def uk_clean_charge_devices(
+def uk_registry_clean_devices(
     context: AssetExecutionContext, data_dir: DataDir, quality: QualitySettings
 ) -> Iterator[MaterializeResult | AssetCheckResult]:
     """Validate the stored registry against the device contract; skip devices without a model.
@@ -146,16 +102,16 @@ def uk_clean_charge_devices(
     id (last version wins) with one column pass, then filtered batch by batch into the table.
     """
     day = context.partition_key
-    target = data_dir.table_path("uk_charge_devices", day)
-    cleaned = clean_devices_to(target, read_charge_devices(registry_file(data_dir, day)))
+    target = data_dir.table_path("uk_registry_devices", day)
+    cleaned = clean_devices_to(target, read_charge_devices(data_dir.raw(NAME).snapshot(day)))
     rejects = rejects_frame(cleaned.rejects)
-    write_table(data_dir.table_path("uk_charge_device_rejects", day), pa.Table.from_pandas(rejects))
+    write_table(data_dir.table_path("uk_registry_device_rejects", day), pa.Table.from_pandas(rejects))
     if cleaned.rejects:
         context.log.warning(
             f"{len(rejects)} devices broke the registry contract; first: {cleaned.rejects[0]}"
         )
     yield MaterializeResult(
-        asset_key="uk_charge_devices",
+        asset_key="uk_registry_devices",
         metadata={
             "dagster/row_count": cleaned.rows,
             "preview": MetadataValue.md(cleaned.preview),
@@ -165,37 +121,38 @@ def uk_clean_charge_devices(
             "path": MetadataValue.path(str(target)),
         },
     )
-    yield MaterializeResult(asset_key="uk_charge_device_rejects", metadata=table_metadata(rejects))
+    yield MaterializeResult(asset_key="uk_registry_device_rejects", metadata=table_metadata(rejects))
     rows, distinct = distinct_ids(target)
-    yield distinct_ids_check("uk_charge_devices", rows=rows, distinct=distinct, examples=[])
+    yield distinct_ids_check("uk_registry_devices", rows=rows, distinct=distinct, examples=[])
     yield reject_share_check(
-        "uk_charge_device_rejects",
+        "uk_registry_device_rejects",
         rejected=len(rejects),
         received=cleaned.records,
         limit=quality.max_reject_share,
     )
 
 
-@asset(
-    group_name=GROUP,
-    partitions_def=daily_snapshots,
-    backfill_policy=one_run_per_day,
-    deps=["uk_charge_devices"],
+@snapshot_asset(
+    source=NAME,
+    layer="aggregate",
+    deps=["uk_registry_devices"],
     kinds={"parquet"},
     metadata={"dagster/column_schema": column_schema(ChargerModelCounts)},
-    check_specs=[AssetCheckSpec("sums_to_devices", asset="uk_charger_model_counts", blocking=True)],
+    check_specs=[AssetCheckSpec("sums_to_devices", asset="uk_registry_model_counts", blocking=True)],
 )
-def uk_charger_model_counts(
+def uk_registry_model_counts(
     context: AssetExecutionContext, data_dir: DataDir
 ) -> Iterator[MaterializeResult | AssetCheckResult]:
     """Devices per manufacturer, location type, model, postcode and month updated, sorted by those keys."""
     day = context.partition_key
     keys = list(transforms.COUNT_KEYS)
-    devices = pq.read_table(data_dir.table_path("uk_charge_devices", day), columns=keys, read_dictionary=keys)
+    devices = pq.read_table(
+        data_dir.table_path("uk_registry_devices", day), columns=keys, read_dictionary=keys
+    )
     counts = transforms.charger_model_counts(devices)
     for batch in counts.to_batches(max_chunksize=65_536):
         ChargerModelCounts.validate(batch.to_pandas())  # the table contract, one batch at a time
-    write_table(data_dir.table_path("uk_charger_model_counts", day), counts)
+    write_table(data_dir.table_path("uk_registry_model_counts", day), counts)
     total = int(pc.sum(counts["Count"]).as_py() or 0)
     yield MaterializeResult(
         metadata={
@@ -204,24 +161,23 @@ def uk_charger_model_counts(
             "preview": MetadataValue.md(counts.slice(0, 10).to_pandas().to_markdown(index=False)),
         }
     )
-    yield totals_check("uk_charger_model_counts", "sums_to_devices", {"Count": total}, devices.num_rows)
+    yield totals_check("uk_registry_model_counts", "sums_to_devices", {"Count": total}, devices.num_rows)
 
 
-@asset(
-    group_name=GROUP,
-    partitions_def=daily_snapshots,
-    backfill_policy=one_run_per_day,
-    deps=["uk_charger_model_counts"],
+@snapshot_asset(
+    source=NAME,
+    layer="report",
+    deps=["uk_registry_model_counts"],
     kinds={"s3", "csv"},
     check_specs=[
         AssetCheckSpec(
             "uploaded_total_equals_devices",
-            asset="uk_charger_models_csv",
+            asset="uk_registry_models_csv",
             description="Reads both uploaded objects back; their Count column must sum to the devices.",
         )
     ],
 )
-def uk_charger_models_csv(
+def uk_registry_models_csv(
     context: AssetExecutionContext, data_dir: DataDir, s3_bucket: S3Bucket
 ) -> Iterator[MaterializeResult | AssetCheckResult]:
     """`charger_models_UK.csv` for the downstream service: the latest at the prefix, plus a dated copy.
@@ -230,8 +186,8 @@ def uk_charger_models_csv(
     `.../{PIPELINE_S3_PREFIX}{day}/charger_models_UK.csv`, each in one checksummed PUT.
     """
     day = context.partition_key
-    counts = pq.ParquetFile(data_dir.table_path("uk_charger_model_counts", day))
-    devices = pq.ParquetFile(data_dir.table_path("uk_charge_devices", day)).metadata.num_rows
+    counts = pq.ParquetFile(data_dir.table_path("uk_registry_model_counts", day))
+    devices = pq.ParquetFile(data_dir.table_path("uk_registry_devices", day)).metadata.num_rows
     keys = {"dated": f"{day}/{CSV_NAME}"}
     if day == today_key():  # a backfilled past day must not replace what the service reads as current
         keys["latest"] = CSV_NAME
@@ -253,4 +209,4 @@ def uk_charger_models_csv(
         }
     )
     totals = {uris[name]: csv_count_total(s3_bucket.text_lines(key)) for name, key in keys.items()}
-    yield totals_check("uk_charger_models_csv", "uploaded_total_equals_devices", totals, devices)
+    yield totals_check("uk_registry_models_csv", "uploaded_total_equals_devices", totals, devices)
