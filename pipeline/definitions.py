@@ -33,7 +33,7 @@ def build_definitions(
     """Definitions for this environment. Tests call it with a sandbox environment and faster retries."""
     settings = OrchestrationSettings.from_env(environ)
     sources, statuses = build_sources(discover(), SourceContext(environ, http or HttpSettings()))
-    log.warning("Sources:\n  %s", "\n  ".join(statuses))
+    log.info("Sources:\n  %s", "\n  ".join(statuses))
     merged = Definitions.merge(*sources) if sources else Definitions()
     orchestration = orchestrate(list(merged.assets or []), settings)
     return Definitions(

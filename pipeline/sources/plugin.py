@@ -22,6 +22,12 @@ from dagster import Definitions
 from pipeline.resources.http import HttpSettings
 
 log = logging.getLogger("pipeline.sources")
+if not log.handlers:  # the startup log: shown by `dagster dev`, `dg list defs`, the code server, the CLI
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s pipeline - %(levelname)s - %(message)s"))
+    log.addHandler(_handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
 
 
 @dataclass(frozen=True)
