@@ -109,6 +109,7 @@ class RawZone:
         self.root = root
 
     def snapshot(self, day: str) -> RawSnapshot:
+        _check_name(day)
         return RawSnapshot(self.source, day, self.root / day)
 
     def days(self, *, up_to: str) -> list[str]:
@@ -121,6 +122,7 @@ class RawZone:
     @contextmanager
     def writing(self, day: str) -> Iterator[SnapshotWriter]:
         """Yield a writer for `day`; on success its files become the day's snapshot, on error they go."""
+        _check_name(day)
         folder = self.root / day
         writer = SnapshotWriter(folder)
         try:

@@ -30,13 +30,12 @@ from dagster._utils.caching_instance_queryer import CachingInstanceQueryer
 
 from pipeline.definitions import build_definitions
 from pipeline.resources.http import HttpSettings
-from pipeline.sandbox import make_registry, make_stations
+from pipeline.sandbox import BUSINESS_PARTNER, PASSWORD, USERNAME, make_registry, make_stations
 from pipeline.sandbox.s3 import LocalS3
 from pipeline.sandbox.uk_registry import NCR_PATH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CSV_NAME = "charger_models_UK.csv"
-USERNAME, PASSWORD, PARTNER = "sandbox", "sandbox-secret", "BP-SANDBOX"
 # A fetch that should not happen must fail in well under a second, not after minutes of backoff.
 FAST = HttpSettings(connect_timeout_s=1, read_timeout_s=5, max_attempts=2, backoff_initial_s=0.01)
 
@@ -83,7 +82,7 @@ def pipeline_env(
         "ECONNECT_API_URL": econnect_url,
         "ECONNECT_USERNAME": USERNAME,
         "ECONNECT_PASSWORD": PASSWORD,
-        "ECONNECT_BUSINESS_PARTNER": PARTNER,
+        "ECONNECT_BUSINESS_PARTNER": BUSINESS_PARTNER,
         "NCR_API_URL": ncr_url,
         "PIPELINE_DATA_DIR": str(data_dir),
         "PIPELINE_S3_PREFIX": prefix,
