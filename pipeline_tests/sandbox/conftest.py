@@ -8,11 +8,14 @@ from typing import Any
 import pytest
 import requests
 
-from pipeline.sandbox import EConnectServer, make_registry, make_stations
-
-USER = "sandbox"
-PASSWORD = "sandbox-secret"
-PARTNER = "BP-SANDBOX"
+from pipeline.sandbox import (
+    BUSINESS_PARTNER,
+    PASSWORD,
+    USERNAME,
+    EConnectServer,
+    make_registry,
+    make_stations,
+)
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +34,9 @@ def start_econnect(stations: list[dict]) -> Iterator[Callable[..., EConnectServe
     started: list[EConnectServer] = []
 
     def start(**kwargs: Any) -> EConnectServer:
-        server = EConnectServer(kwargs.pop("stations", stations), USER, PASSWORD, PARTNER, **kwargs).start()
+        server = EConnectServer(
+            kwargs.pop("stations", stations), USERNAME, PASSWORD, BUSINESS_PARTNER, **kwargs
+        ).start()
         started.append(server)
         return server
 
@@ -46,9 +51,9 @@ def get_page() -> Iterator[Callable[..., requests.Response]]:
     session = requests.Session()
 
     def get(server: EConnectServer, page: int, size: int = 100, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("auth", (USER, PASSWORD))
+        kwargs.setdefault("auth", (USERNAME, PASSWORD))
         kwargs.setdefault("timeout", 5)
-        url = f"{server.base_url}/masterdata/cpos/{PARTNER}/chargingstations"
+        url = f"{server.base_url}/masterdata/cpos/{BUSINESS_PARTNER}/chargingstations"
         return session.get(url, params={"page": page, "size": size}, **kwargs)
 
     yield get

@@ -7,7 +7,8 @@ import time
 import pytest
 import requests
 
-from pipeline.sandbox import Fault, RegistryServer
+from pipeline.sandbox.faults import Fault
+from pipeline.sandbox.uk_registry import RegistryServer
 
 
 @pytest.mark.parametrize("status", [429, 503, 500])

@@ -1,16 +1,18 @@
-"""The synthetic data is deterministic and carries the dirty values at the promised rates."""
+"""The fake UK registry serves its one document like the real one; the devices carry the dirty values at
+the promised rates."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections import Counter
-from datetime import date
 
-from pipeline.sandbox import make_registry, make_stations
+import requests
 
-FORMULA_START = ("=", "+", "-", "@")
+from pipeline.sandbox.uk_registry import NCR_PATH, RegistryServer
+
 UK_POSTCODE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}$")
 
 
@@ -18,71 +20,21 @@ def _between(value: int, low: int, high: int) -> bool:
     return low <= value <= high
 
 
-def test_same_seed_same_data_other_seed_other_data(stations, registry):
-    assert make_stations() == stations
-    assert make_registry() == registry
-    assert make_stations(seed=8) != stations
-    assert make_registry(seed=12) != registry
+def test_ncr_serves_the_document(registry):
+    with RegistryServer(registry) as server:
+        assert server.url == f"{server.base_url}{NCR_PATH}"
+        response = requests.get(server.url, timeout=10)
+        assert response.status_code == 200
+        assert int(response.headers["Content-Length"]) == len(response.content)
+        assert json.loads(response.content) == registry
+        assert requests.get(f"{server.base_url}/api/other", timeout=5).status_code == 404
+        assert server.requests == [(NCR_PATH, 200), ("/api/other", 404)]
 
 
-def test_station_ids_and_shape(stations):
-    assert len(stations) == 1234
-    assert len({station["id"] for station in stations}) == 1234
-    assert all(re.fullmatch(r"DE\*EBS\*E\d{6}", station["id"]) for station in stations)
-    first = stations[0]
-    assert {"id", "name", "address", "evses", "latitude", "longitude", "operatorId"} <= set(first)
-    assert set(first["address"]) == {"street", "city", "zip", "country"}
-    assert all(evse["evseId"].startswith(first["id"]) for evse in first["evses"])
-
-
-def test_station_model_info_dirt(stations):
-    models = [station.get("modelInfo", "<missing>") for station in stations]
-    assert _between(models.count(None), 25, 50)  # ~3 %
-    assert _between(models.count("<missing>"), 6, 20)  # ~1 %
-    assert _between(models.count(""), 6, 20)  # ~1 %
-    formulas = [m for m in models if m and m != "<missing>" and m.startswith(FORMULA_START)]
-    assert _between(len(formulas), 3, 5)
-    assert '=HYPERLINK("http://evil.example","click")' in formulas
-    assert _between(len({m for m in models if m and m not in formulas and m != "<missing>"}), 10, 14)
-
-
-def test_station_type_and_state(stations):
-    types = Counter(station["type"] for station in stations)
-    assert set(types) == {"AC", "DC", None}
-    assert _between(types[None], 12, 37)
-    states = Counter(station.get("state", "<missing>") for station in stations)
-    assert set(states) == {
-        "OPERATIONAL",
-        "PLANNED",
-        "IN_INSTALLATION",
-        "FAULTED",
-        "DECOMMISSIONED",
-        None,
-        "<missing>",
-    }
-    assert states.most_common(1)[0][0] == "OPERATIONAL"
-    assert _between(states[None], 12, 37)
-    assert _between(states["<missing>"], 6, 20)
-
-
-def test_install_dates_mix_iso_forms_and_garbage(stations):
-    dates = [station["installDate"] for station in stations]
-    forms = {
-        "date": r"\d{4}-\d\d-\d\d",
-        "zulu": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
-        "offset": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d",
-        "millis": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z",
-        "micros_offset": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d",
-        "naive": r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d",
-    }
-    counts = {name: sum(bool(d and re.fullmatch(p, d)) for d in dates) for name, p in forms.items()}
-    assert all(count > 100 for count in counts.values()), counts
-    assert _between(dates.count(None), 12, 37)
-    garbage = [d for d in dates if d is not None and not re.match(r"\d{4}-\d\d-\d\d", d)]
-    assert set(garbage) == {"31/02/2021", "not a date", ""}
-    assert _between(len(garbage), 6, 20)  # ~1 %
-    years = {date.fromisoformat(d[:10]).year for d in dates if d and re.match(r"\d{4}-", d)}
-    assert min(years) == 2017 and max(years) == 2025
+def test_ncr_serves_bytes_as_given():
+    document = b'{"Scheme": {}, "ChargeDevice": []}'
+    with RegistryServer(document) as server:
+        assert requests.get(server.url, timeout=5).content == document
 
 
 def test_registry_shape(registry):
@@ -154,9 +106,3 @@ def test_awkward_free_text_survives_a_csv_round_trip(registry):
     buffer = io.StringIO()
     csv.writer(buffer).writerows(awkward)
     assert [tuple(row) for row in csv.reader(io.StringIO(buffer.getvalue()))] == awkward
-
-
-def test_small_counts_stay_exact():
-    for count in (0, 1, 10, 150):
-        assert len(make_stations(count)) == count
-        assert len(make_registry(count)["ChargeDevice"]) == count
