@@ -21,6 +21,7 @@ from pipeline.orchestration.alerts import AlertWebhook, pipeline_run_failure_ale
 from pipeline.orchestration.assembly import orchestrate
 from pipeline.orchestration.settings import OrchestrationSettings
 from pipeline.resources.http import HttpSettings
+from pipeline.resources.lake import lake_root
 from pipeline.resources.storage import DataDir, S3Bucket
 from pipeline.resources.tables import ParquetTables
 from pipeline.sources.plugin import SourceContext, build_sources, configured, discover, log
@@ -53,6 +54,7 @@ def build_definitions(
 def _shared_resources(environ: Mapping[str, str]) -> dict[str, object]:
     """What every source may use: the data directory, table storage, quality limits, alerts, S3."""
     data_dir = environ.get("PIPELINE_DATA_DIR", "").strip() or "./data"
+    lake_root(data_dir)  # a lake the code cannot honour fails here, at load time, naming the setting
     webhook = "PIPELINE_ALERT_WEBHOOK_URL"
     resources: dict[str, object] = {
         "data_dir": DataDir(path=data_dir),

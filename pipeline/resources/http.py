@@ -29,6 +29,7 @@ from dagster import Config
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from upath import UPath
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 CHUNK_BYTES = 1 << 20
@@ -208,7 +209,7 @@ class HttpClient:
     def download_json(
         self,
         url: str,
-        target: Path,
+        target: Path | UPath,
         *,
         headers: dict[str, str] | None = None,
         what: str = "",

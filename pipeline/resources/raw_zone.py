@@ -9,23 +9,25 @@ A writer puts its files under a fresh attempt folder and writes the manifest onl
 the manifest names the attempt and each file with its size. Readers see a day only through its
 manifest, so a run that dies half-way (or a body that was cut short) leaves at most an attempt folder
 nobody reads, and the day's previous complete snapshot stays exactly as it was until the new manifest
-replaces it. Replacing needs no directory rename, which object stores do not have.
+replaces it. Replacing needs no directory rename, which object stores do not have, so the same code
+holds on local disk and on S3; there, files are written `concurrency` at a time as they arrive.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
-from pathlib import Path
 from typing import IO
 
-from pipeline.resources.files import write_bytes_atomic
+from upath import UPath
+
+from pipeline.resources.lake import is_local, put_bytes, remove_tree
 
 MANIFEST = "_snapshot.json"
 
@@ -40,7 +42,7 @@ class RawSnapshot:
 
     source: str
     day: str
-    folder: Path
+    folder: UPath
 
     @property
     def complete(self) -> bool:
@@ -66,7 +68,7 @@ class RawSnapshot:
         """Bytes in all the snapshot's files."""
         return sum(self.manifest["files"].values())
 
-    def path(self, name: str) -> Path:
+    def path(self, name: str) -> UPath:
         if name not in self.manifest["files"]:
             raise SnapshotMissing(f"The {self.source} snapshot of {self.day} holds no file {name!r}.")
         return self.folder / self.manifest["attempt"] / name
@@ -81,30 +83,57 @@ class RawSnapshot:
 
 
 class SnapshotWriter:
-    """Collects one attempt's files; `RawZone.writing` commits them with the manifest, or drops them."""
+    """Collects one attempt's files; `RawZone.writing` commits them with the manifest, or drops them.
 
-    def __init__(self, folder: Path) -> None:
+    On an object store each `write_bytes` is one PUT started on a pool of `concurrency` threads, so a
+    snapshot of thousands of pages is not thousands of sequential round trips; `files()` waits for all.
+    """
+
+    def __init__(self, folder: UPath, *, concurrency: int = 1) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         self.attempt = f"{stamp}-{uuid.uuid4().hex[:8]}"
         self.folder = folder / self.attempt
-        self.folder.mkdir(parents=True, exist_ok=False)
+        self._sizes: dict[str, int] = {}
+        self._pending: list[Future[None]] = []
+        self._pool = None
+        if is_local(folder):
+            self.folder.mkdir(parents=True, exist_ok=False)
+        elif concurrency > 1:
+            self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="raw-put")
 
-    def path(self, name: str) -> Path:
+    def path(self, name: str) -> UPath:
         """Where to stream file `name` to (for bodies too large to hold in memory)."""
         _check_name(name)
+        self._sizes.setdefault(name, -1)  # measured when the snapshot is committed
         return self.folder / name
 
     def write_bytes(self, name: str, data: bytes) -> None:
-        self.path(name).write_bytes(data)
+        target = self.path(name)
+        self._sizes[name] = len(data)
+        if self._pool is None:
+            put_bytes(target, data)
+        else:
+            self._pending.append(self._pool.submit(put_bytes, target, data))
 
     def files(self) -> dict[str, int]:
-        return {path.name: path.stat().st_size for path in sorted(self.folder.iterdir()) if path.is_file()}
+        """Every file written, with its size, once every write has finished (or the first error)."""
+        self.close()
+        for future in self._pending:
+            future.result()
+        return {
+            name: size if size >= 0 else (self.folder / name).stat().st_size
+            for name, size in sorted(self._sizes.items())
+        }
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 class RawZone:
     """The raw snapshots of one source, one folder per day."""
 
-    def __init__(self, root: Path, source: str) -> None:
+    def __init__(self, root: UPath, source: str) -> None:
         self.source = source
         self.root = root
 
@@ -114,33 +143,38 @@ class RawZone:
 
     def days(self, *, up_to: str) -> list[str]:
         """The days with a complete snapshot, oldest first, up to and including `up_to`."""
-        if not self.root.is_dir():
+        if not self.root.exists():
             return []
-        days = (path.name for path in self.root.iterdir() if (path / MANIFEST).is_file())
+        days = (path.name for path in self.root.iterdir() if (path / MANIFEST).exists())
         return sorted(day for day in days if day <= up_to)
 
     @contextmanager
-    def writing(self, day: str) -> Iterator[SnapshotWriter]:
-        """Yield a writer for `day`; on success its files become the day's snapshot, on error they go."""
+    def writing(self, day: str, *, concurrency: int = 1) -> Iterator[SnapshotWriter]:
+        """Yield a writer for `day`; on success its files become the day's snapshot, on error they go.
+
+        `concurrency`: files written at once on an object store; pass the fetch's own concurrency.
+        """
         _check_name(day)
         folder = self.root / day
-        writer = SnapshotWriter(folder)
+        writer = SnapshotWriter(folder, concurrency=concurrency)
         try:
             yield writer
+            files = writer.files()
         except BaseException:
-            shutil.rmtree(writer.folder, ignore_errors=True)
+            writer.close()
+            remove_tree(writer.folder)
             raise
         manifest = {
             "source": self.source,
             "day": day,
             "attempt": writer.attempt,
             "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "files": writer.files(),
+            "files": files,
         }
-        write_bytes_atomic(folder / MANIFEST, json.dumps(manifest, indent=1).encode())
+        put_bytes(folder / MANIFEST, json.dumps(manifest, indent=1).encode())
         for stale in folder.iterdir():  # earlier attempts, complete or not: nothing names them now
-            if stale.is_dir() and stale.name != writer.attempt:
-                shutil.rmtree(stale, ignore_errors=True)
+            if stale.name not in (MANIFEST, writer.attempt):
+                remove_tree(stale)
 
 
 def _check_name(name: str) -> None:

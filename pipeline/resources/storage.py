@@ -1,4 +1,4 @@
-"""Where outputs land: the local data directory and the S3 bucket. Every write is all-or-nothing.
+"""Where outputs land: the lake (local or S3, see `lake.py`) and the bucket the downstream service reads.
 
 A local file appears complete or not at all (temporary file in the same directory, then `os.replace`);
 an S3 object is one PUT carrying a SHA-256 checksum that S3 verifies. A failed run therefore leaves the
@@ -15,8 +15,10 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from dagster import ConfigurableResource
+from upath import UPath
 
 from pipeline.resources.files import atomic_path, write_bytes_atomic
+from pipeline.resources.lake import lake_root
 from pipeline.resources.raw_zone import RawZone
 
 __all__ = ["DataDir", "S3Bucket", "atomic_path", "write_bytes_atomic"]
@@ -25,23 +27,24 @@ TABLES_DIR = "tables"  # shared with the IO manager, so history assets can read 
 
 
 class DataDir(ConfigurableResource):
-    """The local data directory (`PIPELINE_DATA_DIR`): raw snapshots, tables and reports, per partition."""
+    """The lake (`PIPELINE_DATA_DIR`, a local directory or `s3://bucket/prefix`): raw snapshots, tables
+    and reports, per partition."""
 
     path: str = "./data"
 
     @property
-    def root(self) -> Path:
-        return Path(self.path).expanduser().resolve()
+    def root(self) -> UPath:
+        return lake_root(self.path)
 
     def raw(self, source: str) -> RawZone:
         """The raw zone of one source: its daily snapshots, each complete or absent."""
         return RawZone(self.root / "raw" / source, source)
 
-    def table_path(self, asset: str, partition: str) -> Path:
+    def table_path(self, asset: str, partition: str) -> UPath:
         """Where the IO manager (`ParquetTables`) keeps one partition of a table asset."""
         return self.root / TABLES_DIR / asset / f"{partition}.parquet"
 
-    def report_path(self, name: str, partition: str, suffix: str) -> Path:
+    def report_path(self, name: str, partition: str, suffix: str) -> UPath:
         return self.root / "reports" / partition / f"{name}_{partition}{suffix}"
 
 

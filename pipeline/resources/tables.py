@@ -9,7 +9,8 @@ import pandas as pd
 from dagster import ConfigurableIOManagerFactory, InputContext, OutputContext, UPathIOManager
 from upath import UPath
 
-from pipeline.resources.storage import TABLES_DIR, DataDir, write_bytes_atomic
+from pipeline.resources.lake import put_bytes
+from pipeline.resources.storage import TABLES_DIR, DataDir
 
 
 class _ParquetTables(UPathIOManager):
@@ -18,7 +19,7 @@ class _ParquetTables(UPathIOManager):
     def dump_to_path(self, context: OutputContext, obj: pd.DataFrame, path: UPath) -> None:
         buffer = io.BytesIO()
         obj.to_parquet(buffer, index=True)
-        write_bytes_atomic(path, buffer.getvalue())  # type: ignore[arg-type]  # local UPath is a Path
+        put_bytes(path, buffer.getvalue())  # whole or not at all: a rename locally, one PUT on S3
 
     def load_from_path(self, context: InputContext, path: UPath) -> Any:
         with path.open("rb") as stream:
@@ -32,4 +33,4 @@ class ParquetTables(ConfigurableIOManagerFactory):
 
     def create_io_manager(self, context: Any) -> UPathIOManager:
         # The same directory DataDir.table_path names, so assets that read past days find these files.
-        return _ParquetTables(base_path=UPath(DataDir(path=self.data_dir).root / TABLES_DIR))
+        return _ParquetTables(base_path=DataDir(path=self.data_dir).root / TABLES_DIR)

@@ -1,9 +1,13 @@
-"""The whole graph through the upstream faults real APIs show: outputs must equal a clean run's exactly."""
+"""The whole graph through the upstream faults real APIs show: outputs must equal a clean run's exactly.
+
+Every test runs twice: with the lake (PIPELINE_DATA_DIR) on local disk and on the sandbox's S3.
+"""
 
 import copy
+import io
 import json
 import logging
-from pathlib import Path
+import uuid
 
 import openpyxl
 import pytest
@@ -12,6 +16,8 @@ from dagster import DagsterInstance, serialize_value
 from pipeline.definitions import build_definitions
 from pipeline.orchestration.partitions import today_key
 from pipeline.resources.http import HttpSettings
+from pipeline.resources.lake import read_parquet
+from pipeline.resources.storage import DataDir
 from pipeline.sandbox import EConnectServer, Fault, RegistryServer, make_registry, make_stations
 
 PARTITION = today_key()
@@ -34,15 +40,28 @@ NCR_FAULTS = [
 
 
 def run_graph(env, data_dir, prefix, *, raise_on_error=True):
-    env = {**env, "PIPELINE_DATA_DIR": str(data_dir), "PIPELINE_S3_PREFIX": prefix}
+    env = {**env, "PIPELINE_DATA_DIR": data_dir, "PIPELINE_S3_PREFIX": prefix}
     job = build_definitions(env, http=FAST).resolve_implicit_global_asset_job_def()
     instance = DagsterInstance.ephemeral()
     result = job.execute_in_process(partition_key=PARTITION, instance=instance, raise_on_error=raise_on_error)
     return result, instance
 
 
+@pytest.fixture(scope="module", params=["local", "s3"])
+def lake(request, sandbox, tmp_path_factory):
+    """Makes a fresh lake setting per run: a local directory, or a prefix in the sandbox's bucket."""
+    run_id = uuid.uuid4().hex[:8]
+
+    def new(name: str) -> str:
+        if request.param == "local":
+            return str(tmp_path_factory.mktemp(name))
+        return f"s3://{sandbox.s3.bucket}/faults-{run_id}-{name}"
+
+    return new
+
+
 @pytest.fixture(scope="module")
-def upstreams(sandbox):
+def upstreams(sandbox, lake):
     """Clean and faulty copies of both upstreams; the faulty eConnect also repeats a station across
     pages and serves a record that breaks the contract, the faulty registry one bad device."""
     stations, registry = make_stations(), make_registry()
@@ -77,12 +96,12 @@ def env_for(upstreams, which, *, password=PASSWORD, partner="BP1"):
 
 
 @pytest.fixture(scope="module")
-def runs(upstreams, tmp_path_factory):
+def runs(upstreams, lake):
     outputs = {}
     for which in ("clean", "faulty"):
-        data_dir = tmp_path_factory.mktemp(which)
+        data_dir = lake(which)
         with pytest.MonkeyPatch.context() as patch:
-            for name, value in env_for(upstreams, which).items():
+            for name, value in {**env_for(upstreams, which), "PIPELINE_DATA_DIR": data_dir}.items():
                 patch.setenv(name, value)
             result, instance = run_graph(env_for(upstreams, which), data_dir, f"{which}/")
         registry_body = upstreams[which][1].body
@@ -95,9 +114,9 @@ def runs(upstreams, tmp_path_factory):
     return outputs
 
 
-def workbook_values(data_dir: Path):
-    path = data_dir / "reports" / PARTITION / f"econnect_stations_{PARTITION}.xlsx"
-    workbook = openpyxl.load_workbook(path, read_only=True)
+def workbook_values(data_dir: str):
+    path = DataDir(path=data_dir).report_path("econnect_stations", PARTITION, ".xlsx")
+    workbook = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True)
     return {
         name: [list(row) for row in workbook[name].iter_rows(values_only=True)]
         for name in workbook.sheetnames
@@ -133,9 +152,7 @@ def test_faults_show_as_retries_and_rejects(runs):
 
 
 def pd_read(data_dir, asset):
-    import pandas as pd
-
-    return pd.read_parquet(data_dir / "tables" / asset / f"{PARTITION}.parquet")
+    return read_parquet(DataDir(path=data_dir).table_path(asset, PARTITION))
 
 
 def test_retries_are_in_the_run_log_without_credentials(runs):
@@ -162,7 +179,7 @@ def test_bad_credentials_fail_fast_and_the_password_never_shows(upstreams, tmp_p
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value)
-        result, instance = run_graph(env, tmp_path, "bad/", raise_on_error=False)
+        result, instance = run_graph(env, str(tmp_path), "bad/", raise_on_error=False)
     assert not result.success
     assert len(econnect.requests) - before == 1
     [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
@@ -180,13 +197,14 @@ def test_the_password_appears_in_no_log_event_or_metadata_of_a_good_run(runs, ca
 
 def test_a_failed_run_leaves_the_previous_outputs_untouched(upstreams, runs, tmp_path_factory):
     data_dir = runs["clean"]["data_dir"]
-    report = data_dir / "reports" / PARTITION / f"econnect_stations_{PARTITION}.xlsx"
-    raw = data_dir / "raw" / "econnect" / PARTITION
+    report = DataDir(path=data_dir).report_path("econnect_stations", PARTITION, ".xlsx")
+    raw = DataDir(path=data_dir).root / "raw" / "econnect" / PARTITION
 
     def files():
         return sorted((str(p.relative_to(raw)), p.read_bytes()) for p in raw.rglob("*") if p.is_file())
 
     before = (report.read_bytes(), files())
+    assert len(before[1]) == len(make_stations()) // 100 + 3  # every page and the manifest
     kept = json.loads((raw / "_snapshot.json").read_bytes())["attempt"]
     with EConnectServer(
         make_stations(), "sandbox", PASSWORD, "BP1", faults={6: [Fault("status_503", times=99)]}

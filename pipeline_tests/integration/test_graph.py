@@ -1,8 +1,11 @@
-"""The whole asset graph over real HTTP against the sandbox and a moto S3 server."""
+"""The whole asset graph over real HTTP against the sandbox and a moto S3 server, twice: with the lake
+(PIPELINE_DATA_DIR) on local disk and on the sandbox's S3."""
 
+import io
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import openpyxl
@@ -38,15 +41,36 @@ def metadata(run, asset):
     return event.step_materialization_data.materialization.metadata
 
 
+@pytest.fixture(scope="module", params=["local", "s3"])
+def lake_env(request, sandbox, sandbox_env):
+    """The sandbox environment with the lake on local disk (as given) or under a fresh S3 prefix."""
+    if request.param == "local":
+        yield sandbox_env
+        return
+    env = {**sandbox_env, "PIPELINE_DATA_DIR": f"s3://{sandbox.s3.bucket}/lake-{uuid.uuid4().hex[:8]}"}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PIPELINE_DATA_DIR", env["PIPELINE_DATA_DIR"])
+        yield env
+
+
 @pytest.fixture(scope="module")
-def run(sandbox_env):
-    result = materialise_everything(sandbox_env)
+def run(lake_env):
+    result = materialise_everything(lake_env)
     assert result.success
     return result
 
 
-def test_raw_pages_are_stored_exactly_as_served(run, sandbox, sandbox_env):
-    data_dir = DataDir(path=sandbox_env["PIPELINE_DATA_DIR"])
+def lake(env) -> DataDir:
+    return DataDir(path=env["PIPELINE_DATA_DIR"])
+
+
+def workbook(env, **options):
+    path = lake(env).report_path("econnect_stations", PARTITION, ".xlsx")
+    return openpyxl.load_workbook(io.BytesIO(path.read_bytes()), **options)
+
+
+def test_raw_pages_are_stored_exactly_as_served(run, sandbox, lake_env):
+    data_dir = lake(lake_env)
     pages = data_dir.raw("econnect").snapshot(PARTITION)
     assert pages.names[:2] == ["page-000000.json", "page-000001.json"]
     assert len(pages.names) == len(sandbox.stations) // 100 + 2  # 12 full pages, one partial, one empty
@@ -55,32 +79,26 @@ def test_raw_pages_are_stored_exactly_as_served(run, sandbox, sandbox_env):
     assert registry.read_bytes("registry.json") == sandbox.ncr.body
 
 
-def test_workbook_counts_every_station_once(run, sandbox, sandbox_env):
-    path = (
-        Path(sandbox_env["PIPELINE_DATA_DIR"]) / "reports" / PARTITION / f"econnect_stations_{PARTITION}.xlsx"
-    )
-    workbook = openpyxl.load_workbook(path, read_only=True)
-    assert workbook.sheetnames == SHEETS
+def test_workbook_counts_every_station_once(run, sandbox, lake_env):
+    book = workbook(lake_env, read_only=True)
+    assert book.sheetnames == SHEETS
     total = len(expected.latest_stations(sandbox.stations))
-    assert sum(1 for _ in workbook["values"].iter_rows(min_row=2)) == total
+    assert sum(1 for _ in book["values"].iter_rows(min_row=2)) == total
     for field in ("modelInfo", "type", "state"):
-        rows = list(workbook[f"{field}_count"].iter_rows(min_row=2, values_only=True))
+        rows = list(book[f"{field}_count"].iter_rows(min_row=2, values_only=True))
         assert {value or "": count for value, count in rows} == expected.station_value_counts(
             sandbox.stations, field
         )
-    install_rows = list(workbook["installDate_count"].iter_rows(min_row=2, values_only=True))
+    install_rows = list(book["installDate_count"].iter_rows(min_row=2, values_only=True))
     assert sum(count for _, count in install_rows) == total
-    pivot = list(workbook["Status Pivot"].iter_rows(min_row=2, values_only=True))
+    pivot = list(book["Status Pivot"].iter_rows(min_row=2, values_only=True))
     assert sum(sum(row[1:]) for row in pivot) == total
     models = {row[0] or "" for row in pivot}
     assert models == set(expected.station_value_counts(sandbox.stations, "modelInfo"))
 
 
-def test_formula_like_model_names_are_text_cells(run, sandbox, sandbox_env):
-    path = (
-        Path(sandbox_env["PIPELINE_DATA_DIR"]) / "reports" / PARTITION / f"econnect_stations_{PARTITION}.xlsx"
-    )
-    sheet = openpyxl.load_workbook(path)["values"]
+def test_formula_like_model_names_are_text_cells(run, sandbox, lake_env):
+    sheet = workbook(lake_env)["values"]
     models = [row[1] for row in sheet.iter_rows(min_row=2)]
     formula_like = [c for c in models if isinstance(c.value, str) and c.value[:1] in "=+@-"]
     assert formula_like, "the sandbox data should contain formula-like model names"
@@ -126,25 +144,22 @@ def test_every_quality_check_ran_and_passed(run):
     }
 
 
-def test_the_documented_cli_command_materialises_everything(sandbox_env, sandbox, s3_client, tmp_path):
+def test_the_documented_cli_command_materialises_everything(lake_env, sandbox, s3_client, tmp_path):
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "asset", "materialize", "-m", "pipeline.definitions", "--select", "*"]
-    env = {**os.environ, **sandbox_env, "DAGSTER_HOME": str(tmp_path / "home")}
+    env = {**os.environ, **lake_env, "DAGSTER_HOME": str(tmp_path / "home")}
     (tmp_path / "home").mkdir()
     done = subprocess.run(
         [*command, "--partition", PARTITION], env=env, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    report = (
-        Path(sandbox_env["PIPELINE_DATA_DIR"]) / "reports" / PARTITION / f"econnect_stations_{PARTITION}.xlsx"
-    )
-    assert openpyxl.load_workbook(report, read_only=True).sheetnames == SHEETS
+    assert workbook(lake_env, read_only=True).sheetnames == SHEETS
     body = s3_client.get_object(Bucket=sandbox.s3.bucket, Key="exports/charger_models_UK.csv")["Body"].read()
     assert body.decode("utf-8") == expected.uk_csv_text(sandbox.registry)
     # The partition was materialised before in this data dir: outputs are replaced, never appended to.
-    raw = Path(sandbox_env["PIPELINE_DATA_DIR"]) / "raw" / "econnect"
+    raw = lake(lake_env).root / "raw" / "econnect"
     assert [p.name for p in raw.iterdir()] == [PARTITION]
-    snapshot = DataDir(path=sandbox_env["PIPELINE_DATA_DIR"]).raw("econnect").snapshot(PARTITION)
+    snapshot = lake(lake_env).raw("econnect").snapshot(PARTITION)
     assert len(snapshot.names) == len(sandbox.stations) // 100 + 2
     # one manifest and the new attempt's folder: the earlier attempt's pages are gone
     assert sorted(p.name for p in (raw / PARTITION).iterdir()) == sorted(

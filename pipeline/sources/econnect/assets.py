@@ -15,8 +15,9 @@ from dagster import (
 )
 
 from pipeline.orchestration.partitions import REUSED, must_fetch
+from pipeline.resources.lake import location, writing
 from pipeline.resources.metadata import table_metadata
-from pipeline.resources.storage import DataDir, atomic_path
+from pipeline.resources.storage import DataDir
 from pipeline.sources.contract import Rejects, frame_type
 from pipeline.sources.declare import snapshot_asset, snapshot_multi_asset, tags
 from pipeline.sources.econnect import NAME, transforms
@@ -55,13 +56,13 @@ def econnect_station_pages(
                 "pages": len(stored),
                 "records": sum(stored),
                 REUSED: True,
-                "path": MetadataValue.path(str(snapshot.folder)),
+                "path": location(snapshot.folder),
             }
         )
     client = econnect.http_client()
     pages_written = records = 0
     fingerprint = ""
-    with zone.writing(context.partition_key) as writer:
+    with zone.writing(context.partition_key, concurrency=econnect.max_concurrency) as writer:
         for page in econnect.iter_pages(client):
             writer.write_bytes(page_name(page.number), page.body)
             if page.number == 0:  # what the change sensor compares the live API with
@@ -75,7 +76,7 @@ def econnect_station_pages(
             "records": records,
             **client.stats.as_metadata(),
             UPSTREAM_FINGERPRINT: fingerprint,
-            "path": MetadataValue.path(str(snapshot.folder)),
+            "path": location(snapshot.folder),
         }
     )
 
@@ -183,7 +184,7 @@ def econnect_station_report(
     file atomically.
     """
     path = data_dir.report_path("econnect_stations", context.partition_key, ".xlsx")
-    with atomic_path(path) as tmp:
+    with writing(path) as tmp:
         rows = write_station_report(
             tmp,
             econnect_stations,
@@ -194,7 +195,7 @@ def econnect_station_report(
         )
     return MaterializeResult(
         metadata={
-            "path": MetadataValue.path(str(path)),
+            "path": location(path),
             "bytes": path.stat().st_size,
             "sheets": MetadataValue.json(rows),
         }

@@ -9,6 +9,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, Output
 
 from pipeline.orchestration.partitions import week_before
+from pipeline.resources.lake import read_parquet
 from pipeline.resources.storage import DataDir
 from pipeline.sources.declare import snapshot_asset
 from pipeline.sources.econnect import NAME, transforms
@@ -20,16 +21,16 @@ HISTORY_DAYS_SHOWN = 14
 def stored_stations(data_dir: DataDir, day: str) -> pd.DataFrame | None:
     """A day's stations: its table, else derived from its raw snapshot, else None (never stored)."""
     table = data_dir.table_path("econnect_stations", day)
-    if table.is_file():
-        return pd.read_parquet(table)
+    if table.exists():
+        return read_parquet(table)
     raw = data_dir.raw(NAME).snapshot(day)
     return transforms.stations_from_pages(read_pages(raw)).table if raw.complete else None
 
 
 def stored_state_counts(data_dir: DataDir, day: str) -> pd.DataFrame:
     table = data_dir.table_path("econnect_station_counts", day)
-    if table.is_file():
-        return pd.read_parquet(table, filters=[("field", "==", "state")])
+    if table.exists():
+        return read_parquet(table, filters=[("field", "==", "state")])
     stations = stored_stations(data_dir, day)
     return transforms.station_counts(stations) if stations is not None else pd.DataFrame()
 

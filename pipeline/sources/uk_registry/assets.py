@@ -4,7 +4,6 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from dagster import (
     AssetCheckResult,
     AssetCheckSpec,
@@ -15,8 +14,9 @@ from dagster import (
 )
 
 from pipeline.orchestration.partitions import REUSED, must_fetch, today_key
+from pipeline.resources.lake import location, parquet_file, read_table, writing
 from pipeline.resources.metadata import table_metadata
-from pipeline.resources.storage import DataDir, S3Bucket, atomic_path
+from pipeline.resources.storage import DataDir, S3Bucket
 from pipeline.sources.contract import Rejects, column_schema, rejects_frame
 from pipeline.sources.declare import snapshot_asset, snapshot_multi_asset, tags
 from pipeline.sources.quality import (
@@ -55,7 +55,7 @@ def uk_registry_snapshot(
             metadata={
                 "bytes": snapshot.size,
                 REUSED: True,
-                "path": MetadataValue.path(str(snapshot.folder)),
+                "path": location(snapshot.folder),
             }
         )
     client = uk_registry.http_client()
@@ -66,7 +66,7 @@ def uk_registry_snapshot(
             **client.stats.as_metadata(),
             "bytes": download.bytes,
             UPSTREAM_VALIDATORS: MetadataValue.json(validators_of(download.headers)),
-            "path": MetadataValue.path(str(snapshot.folder)),
+            "path": location(snapshot.folder),
         }
     )
 
@@ -103,7 +103,9 @@ def uk_registry_clean_devices(
     """
     day = context.partition_key
     target = data_dir.table_path("uk_registry_devices", day)
-    cleaned = clean_devices_to(target, read_charge_devices(data_dir.raw(NAME).snapshot(day)))
+    with writing(target) as local:
+        cleaned = clean_devices_to(local, read_charge_devices(data_dir.raw(NAME).snapshot(day)))
+        rows, distinct = distinct_ids(local)
     rejects = rejects_frame(cleaned.rejects)
     write_table(data_dir.table_path("uk_registry_device_rejects", day), pa.Table.from_pandas(rejects))
     if cleaned.rejects:
@@ -118,11 +120,10 @@ def uk_registry_clean_devices(
             "records_received": cleaned.records,
             "skipped_without_model": cleaned.without_model,
             "duplicate_records": cleaned.duplicates,
-            "path": MetadataValue.path(str(target)),
+            "path": location(target),
         },
     )
     yield MaterializeResult(asset_key="uk_registry_device_rejects", metadata=table_metadata(rejects))
-    rows, distinct = distinct_ids(target)
     yield distinct_ids_check("uk_registry_devices", rows=rows, distinct=distinct, examples=[])
     yield reject_share_check(
         "uk_registry_device_rejects",
@@ -146,9 +147,7 @@ def uk_registry_model_counts(
     """Devices per manufacturer, location type, model, postcode and month updated, sorted by those keys."""
     day = context.partition_key
     keys = list(transforms.COUNT_KEYS)
-    devices = pq.read_table(
-        data_dir.table_path("uk_registry_devices", day), columns=keys, read_dictionary=keys
-    )
+    devices = read_table(data_dir.table_path("uk_registry_devices", day), columns=keys, read_dictionary=keys)
     counts = transforms.charger_model_counts(devices)
     for batch in counts.to_batches(max_chunksize=65_536):
         ChargerModelCounts.validate(batch.to_pandas())  # the table contract, one batch at a time
@@ -186,12 +185,13 @@ def uk_registry_models_csv(
     `.../{PIPELINE_S3_PREFIX}{day}/charger_models_UK.csv`, each in one checksummed PUT.
     """
     day = context.partition_key
-    counts = pq.ParquetFile(data_dir.table_path("uk_registry_model_counts", day))
-    devices = pq.ParquetFile(data_dir.table_path("uk_registry_devices", day)).metadata.num_rows
+    counts = parquet_file(data_dir.table_path("uk_registry_model_counts", day))
+    devices = parquet_file(data_dir.table_path("uk_registry_devices", day)).metadata.num_rows
     keys = {"dated": f"{day}/{CSV_NAME}"}
     if day == today_key():  # a backfilled past day must not replace what the service reads as current
         keys["latest"] = CSV_NAME
-    with atomic_path(data_dir.report_path("charger_models_UK", day, ".csv")) as csv_path:
+    copy = data_dir.report_path("charger_models_UK", day, ".csv")  # the lake's copy of what was sent
+    with writing(copy) as csv_path:
         with csv_path.open("w", encoding="utf-8", newline="") as out:
             rows = write_counts_csv(counts.iter_batches(batch_size=65_536), out)
         uris = {
@@ -204,6 +204,7 @@ def uk_registry_models_csv(
             if "latest" in uris
             else MetadataValue.text("not replaced: a past day never overwrites the latest copy"),
             "dated_uri": MetadataValue.url(uris["dated"]),
+            "copy": location(copy),
             "bytes": size,
             "dagster/row_count": rows,
         }

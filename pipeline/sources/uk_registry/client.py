@@ -8,6 +8,7 @@ from pathlib import Path
 import requests
 from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import Field
+from upath import UPath
 
 from pipeline.resources.http import Download, HttpClient, HttpSettings
 
@@ -22,7 +23,7 @@ class RegistryApi(ConfigurableResource):
         settings = self.http.for_polling() if polling else self.http
         return HttpClient(settings, logger=get_dagster_logger())
 
-    def download(self, target: Path, client: HttpClient | None = None) -> Download:
+    def download(self, target: Path | UPath, client: HttpClient | None = None) -> Download:
         """Stream the document into `target` (never whole in memory); it is complete when this returns.
 
         A body that does not parse to its end is retried from the beginning, so `target` never mixes

@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 from dagster import AssetExecutionContext, MetadataValue, Output
 
 from pipeline.orchestration.partitions import week_before
+from pipeline.resources.lake import read_table
 from pipeline.resources.storage import DataDir
 from pipeline.sources.declare import snapshot_asset
 from pipeline.sources.uk_registry import NAME, transforms
@@ -48,8 +49,8 @@ def _per_manufacturer(data_dir: DataDir, day: str) -> pd.DataFrame:
     numbers either way, so the history never depends on the order a backfill's runs finish in.
     """
     counts_path = data_dir.table_path("uk_registry_model_counts", day)
-    if counts_path.is_file():
-        table = pq.read_table(counts_path, columns=["ChargeDeviceManufacturer", "Count"])
+    if counts_path.exists():
+        table = read_table(counts_path, columns=["ChargeDeviceManufacturer", "Count"])
     else:
         with tempfile.TemporaryDirectory() as scratch:
             devices_path = Path(scratch) / "devices.parquet"

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from upath import UPath
 
-from pipeline.resources.storage import atomic_path
+from pipeline.resources.files import atomic_path
+from pipeline.resources.lake import writing
 from pipeline.sources.uk_registry import transforms
 from pipeline.sources.uk_registry.schema import ChargeDevices
 
@@ -93,7 +95,7 @@ def _table_schema() -> pa.Schema:
     return pa.schema([transforms.DEVICE_SCHEMA.field(name) for name in transforms.DEVICE_COLUMNS])
 
 
-def write_table(path: Path, table: pa.Table) -> None:
-    """One Parquet file, replaced atomically."""
-    with atomic_path(path) as tmp:
+def write_table(path: UPath, table: pa.Table) -> None:
+    """One Parquet file in the lake, replaced whole."""
+    with writing(path) as tmp:
         pq.write_table(table, tmp)
