@@ -1,7 +1,13 @@
 """The same upstreams, the lake once on local disk and once on S3: every output must be the same."""
 
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -10,7 +16,10 @@ from dagster import DagsterInstance
 from pipeline.definitions import build_definitions
 from pipeline.orchestration.partitions import today_key
 from pipeline.resources.lake import read_parquet, uri
+from pipeline.resources.raw_zone import SnapshotMissing
 from pipeline.resources.storage import DataDir
+from pipeline.sandbox import BUSINESS_PARTNER, PASSWORD, USERNAME, EConnectServer, make_stations
+from pipeline.sources.econnect.raw import read_pages
 
 PARTITION = today_key()
 
@@ -76,3 +85,44 @@ def test_on_s3_the_workbook_is_in_the_lake_and_its_uri_in_the_metadata(both, san
     assert event.materialization.metadata["path"].value == uri(report)
     assert uri(report).startswith(f"s3://{sandbox.s3.bucket}/lake-")
     assert uri(report).endswith(f"/reports/{PARTITION}/econnect_stations_{PARTITION}.xlsx")
+
+
+def test_a_snapshot_run_killed_mid_way_is_invisible_on_s3(sandbox, sandbox_env, tmp_path):
+    """SIGKILL the production CLI while it writes eConnect pages to S3: nothing a reader takes for whole."""
+    lake = f"s3://{sandbox.s3.bucket}/killed-{uuid.uuid4().hex[:8]}"
+    raw = DataDir(path=lake).raw("econnect")
+    with EConnectServer(make_stations(3000), latency_s=0.2) as slow:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "ECONNECT_"))},
+            **sandbox.s3.env(),
+            "ECONNECT_API_URL": slow.base_url,
+            "ECONNECT_USERNAME": USERNAME,
+            "ECONNECT_PASSWORD": PASSWORD,
+            "ECONNECT_BUSINESS_PARTNER": BUSINESS_PARTNER,
+            "ECONNECT_MAX_CONCURRENCY": "1",
+            "PIPELINE_DATA_DIR": lake,
+            "DAGSTER_HOME": str(tmp_path),
+        }
+        command = [str(Path(sys.executable).with_name("dagster")), "asset", "materialize"]
+        command += [
+            "-m",
+            "pipeline.definitions",
+            "--select",
+            "econnect_station_pages",
+            "--partition",
+            PARTITION,
+        ]
+        with subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        ) as run:
+            deadline = time.monotonic() + 60
+            while len(slow.requests) < 5 and time.monotonic() < deadline and run.poll() is None:
+                time.sleep(0.1)
+            os.killpg(run.pid, signal.SIGKILL)
+        pages_served = len(slow.requests)
+    written = [p for p in (raw.root / PARTITION).rglob("*") if p.is_file()]
+    assert 0 < pages_served < 31 and written  # it was killed while pages were being written
+    assert not any(p.name == "_snapshot.json" for p in written)
+    assert raw.days(up_to=PARTITION) == []
+    with pytest.raises(SnapshotMissing, match=f"No complete raw econnect snapshot is stored for {PARTITION}"):
+        list(read_pages(raw.snapshot(PARTITION)))
