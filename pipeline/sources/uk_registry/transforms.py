@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -13,6 +12,7 @@ import pyarrow.compute as pc
 from pydantic import ValidationError
 
 from pipeline.sources.contract import reject_row
+from pipeline.sources.uk import month_updated, normalise_postcode
 from pipeline.sources.uk_registry.schema import COUNT_KEYS, ChargeDeviceRecord
 
 DEVICE_COLUMNS = [
@@ -24,22 +24,6 @@ DEVICE_COLUMNS = [
     "MonthUpdated",
     "DateUpdated",
 ]
-_WHITESPACE = re.compile(r"\s+")
-
-
-def normalise_postcode(raw: str | None) -> str:
-    """`tw62rq`, ` tw6  2rq ` → `TW6 2RQ`: upper case, inner spaces removed, one before the last three."""
-    if not raw:
-        return ""
-    compact = _WHITESPACE.sub("", raw).upper()
-    if len(compact) <= 3:
-        return compact
-    return f"{compact[:-3]} {compact[-3:]}"
-
-
-def month_updated(raw: str | None) -> str:
-    """The `YYYY-MM` part of `DateUpdated` (its first seven characters); "" when there is none."""
-    return raw[:7] if raw else ""
 
 
 DEVICE_SCHEMA = pa.schema(
