@@ -20,7 +20,7 @@ import boto3
 from pipeline.orchestration.partitions import today_key
 from pipeline.resources.storage import DataDir
 from pipeline.sandbox import Sandbox
-from pipeline.sources.uk_registry.assets import CSV_NAME
+from pipeline.sources.uk_registry.assets import CSV
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "\nDone.\n"
         f"  Excel report : {report}\n"
-        f"  S3 object    : s3://{bucket}/{CSV_NAME} (and s3://{bucket}/{partition}/{CSV_NAME});\n"
+        f"  S3 object    : s3://{bucket}/{CSV.file} (and s3://{bucket}/{partition}/{CSV.file});\n"
         "                 the sandbox S3 stops with the demo, its first lines were:\n"
         + "".join(f"                   {line}\n" for line in csv_head)
         + f"  Raw snapshots: {data_dir / 'raw'}\n"
@@ -85,7 +85,7 @@ def _csv_head(endpoint: str, bucket: str, env: dict[str, str], lines: int = 4) -
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         region_name=env["AWS_DEFAULT_REGION"],
     )
-    body = client.get_object(Bucket=bucket, Key=CSV_NAME)["Body"].read().decode("utf-8")
+    body = client.get_object(Bucket=bucket, Key=CSV.file)["Body"].read().decode("utf-8")
     return [*body.splitlines()[:lines], f"... ({body.count(chr(10))} lines)"]
 
 

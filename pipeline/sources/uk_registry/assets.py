@@ -13,11 +13,12 @@ from dagster import (
     MetadataValue,
 )
 
-from pipeline.orchestration.partitions import REUSED, must_fetch, today_key
+from pipeline.orchestration.partitions import REUSED, must_fetch
 from pipeline.resources.lake import location, parquet_file, read_table, writing
 from pipeline.resources.metadata import table_metadata
 from pipeline.resources.storage import DataDir, S3Bucket
 from pipeline.sources.contract import Rejects, column_schema, rejects_frame
+from pipeline.sources.csv_output import BATCH_ROWS, CountsCsv, upload_counts_csv
 from pipeline.sources.declare import snapshot_asset, snapshot_multi_asset, tags
 from pipeline.sources.quality import (
     QualitySettings,
@@ -29,11 +30,15 @@ from pipeline.sources.quality import (
 from pipeline.sources.uk_registry import NAME, transforms
 from pipeline.sources.uk_registry.client import RegistryApi, validators_of
 from pipeline.sources.uk_registry.raw import DOCUMENT, read_charge_devices
-from pipeline.sources.uk_registry.report import csv_count_total, write_counts_csv
-from pipeline.sources.uk_registry.schema import ChargeDevices, ChargerModelCounts
+from pipeline.sources.uk_registry.schema import CSV_HEADER, ChargeDevices, ChargerModelCounts
 from pipeline.sources.uk_registry.staging import clean_devices_to, distinct_ids, write_table
 
-CSV_NAME = "charger_models_UK.csv"
+CSV = CountsCsv(
+    file="charger_models_UK.csv",
+    header=CSV_HEADER,
+    asset="uk_registry_models_csv",
+    check="uploaded_total_equals_devices",
+)
 # Metadata key on uk_registry_snapshot: the ETag/Last-Modified the change sensor sends back.
 UPSTREAM_VALIDATORS = "upstream_validators"
 
@@ -170,8 +175,8 @@ def uk_registry_model_counts(
     kinds={"s3", "csv"},
     check_specs=[
         AssetCheckSpec(
-            "uploaded_total_equals_devices",
-            asset="uk_registry_models_csv",
+            CSV.check,
+            asset=CSV.asset,
             description="Reads both uploaded objects back; their Count column must sum to the devices.",
         )
     ],
@@ -186,28 +191,11 @@ def uk_registry_models_csv(
     """
     day = context.partition_key
     counts = parquet_file(data_dir.table_path("uk_registry_model_counts", day))
-    devices = parquet_file(data_dir.table_path("uk_registry_devices", day)).metadata.num_rows
-    keys = {"dated": f"{day}/{CSV_NAME}"}
-    if day == today_key():  # a backfilled past day must not replace what the service reads as current
-        keys["latest"] = CSV_NAME
-    copy = data_dir.report_path("charger_models_UK", day, ".csv")  # the lake's copy of what was sent
-    with writing(copy) as csv_path:
-        with csv_path.open("w", encoding="utf-8", newline="") as out:
-            rows = write_counts_csv(counts.iter_batches(batch_size=65_536), out)
-        uris = {
-            name: s3_bucket.put_file(key, csv_path, content_type="text/csv") for name, key in keys.items()
-        }
-        size = csv_path.stat().st_size
-    yield MaterializeResult(
-        metadata={
-            "uri": MetadataValue.url(uris["latest"])
-            if "latest" in uris
-            else MetadataValue.text("not replaced: a past day never overwrites the latest copy"),
-            "dated_uri": MetadataValue.url(uris["dated"]),
-            "copy": location(copy),
-            "bytes": size,
-            "dagster/row_count": rows,
-        }
+    yield from upload_counts_csv(
+        CSV,
+        counts.iter_batches(batch_size=BATCH_ROWS),
+        day=day,
+        copy=data_dir.report_path(CSV.stem, day, ".csv"),
+        s3_bucket=s3_bucket,
+        expected_total=parquet_file(data_dir.table_path("uk_registry_devices", day)).metadata.num_rows,
     )
-    totals = {uris[name]: csv_count_total(s3_bucket.text_lines(key)) for name, key in keys.items()}
-    yield totals_check("uk_registry_models_csv", "uploaded_total_equals_devices", totals, devices)

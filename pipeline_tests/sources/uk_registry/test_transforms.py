@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.sources.contract import rejects_frame
-from pipeline.sources.uk_registry.report import csv_count_total, write_counts_csv
-from pipeline.sources.uk_registry.schema import ChargeDevices, ChargerModelCounts
+from pipeline.sources.csv_output import csv_count_total, write_counts_csv
+from pipeline.sources.uk_registry.schema import CSV_HEADER, ChargeDevices, ChargerModelCounts
 from pipeline.sources.uk_registry.staging import clean_devices_to, distinct_ids
 from pipeline.sources.uk_registry.transforms import (
     charger_model_counts,
@@ -57,7 +57,7 @@ def clean(tmp_path):
 
 def csv_bytes(counts: pa.Table) -> bytes:
     out = io.StringIO(newline="")
-    write_counts_csv(counts.to_batches(), out)
+    write_counts_csv(counts.to_batches(), out, CSV_HEADER)
     return out.getvalue().encode("utf-8")
 
 
