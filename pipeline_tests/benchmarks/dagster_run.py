@@ -48,18 +48,23 @@ class PipelineRun:
     """One measured CLI run, where it left its outputs, and Dagster's own timing of its steps."""
 
     measurement: Measurement
-    data_dir: Path
+    data_dir: Path | None  # None when the lake was on S3
     steps: dict[str, float]
 
 
-def materialize(selection: str, sandbox_env: dict[str, str], workdir: Path) -> PipelineRun:
-    """``dagster asset materialize`` of ``selection`` for today's partition, on a fresh instance."""
+def materialize(
+    selection: str, sandbox_env: dict[str, str], workdir: Path, *, lake: str | None = None
+) -> PipelineRun:
+    """``dagster asset materialize`` of ``selection`` for today's partition, on a fresh instance.
+
+    The lake is a fresh local directory, or ``lake`` (an ``s3://`` URL) when given.
+    """
     home = Path(tempfile.mkdtemp(prefix="dagster_home.", dir=workdir))
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    data_dir = Path(tempfile.mkdtemp(prefix="data.", dir=workdir))
+    data_dir = None if lake else Path(tempfile.mkdtemp(prefix="data.", dir=workdir))
     env = {
         **child_env(sandbox_env),
-        "PIPELINE_DATA_DIR": str(data_dir),
+        "PIPELINE_DATA_DIR": lake or str(data_dir),
         "PIPELINE_S3_PREFIX": "bench/",
         "DAGSTER_HOME": str(home),
         # Pages in flight for the eConnect client (its default is 4); the fetch target assumes 16.

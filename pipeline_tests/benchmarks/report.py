@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pipeline_tests.benchmarks.measure import Measurement
-from pipeline_tests.benchmarks.scenarios import EndToEnd, Fetch, Workbook
+from pipeline_tests.benchmarks.scenarios import EndToEnd, Fetch, Lake, Workbook
 
 ECONNECT_TARGET_SIZE = 200_000
 REGISTRY_SIZES = (100_000, 1_000_000)
@@ -106,6 +106,27 @@ def workbooks(results: Sequence[Workbook]) -> str:
         ]
         for w in results
     ]
+    return table(header, rows)
+
+
+def lakes(results: Sequence[Lake]) -> str:
+    """eConnect with the lake on local disk and on S3 (moto's server on this machine): the raw pages, the
+    report and the whole run."""
+    header = ["stations", "lake", "pipeline s", "raw pages step s", "report step s", "tree peak MB", "ok"]
+    rows = []
+    for r in results:
+        for name, run in (("local disk", r.local), ("S3 (sandbox)", r.s3)):
+            rows.append(
+                [
+                    f"{r.stations:,}",
+                    name,
+                    f"{run.measurement.wall_s:.1f}",
+                    _seconds(run.steps.get("econnect_station_pages")),
+                    _seconds(run.steps.get("econnect_station_report")),
+                    f"{run.measurement.tree_mb:.0f}",
+                    "yes" if r.ok else "**no**",
+                ]
+            )
     return table(header, rows)
 
 

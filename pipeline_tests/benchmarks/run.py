@@ -26,9 +26,15 @@ FULL: dict[str, tuple[int, ...]] = {
     "econnect": (20_000, 200_000),
     "registry": (100_000, 1_000_000),
     "excel": (200_000,),
+    "lake": (200_000,),
 }
-QUICK: dict[str, tuple[int, ...]] = {"econnect": (20_000,), "registry": (100_000,), "excel": (20_000,)}
-PARTS = ("econnect", "registry", "excel", "demo")
+QUICK: dict[str, tuple[int, ...]] = {
+    "econnect": (20_000,),
+    "registry": (100_000,),
+    "excel": (20_000,),
+    "lake": (20_000,),
+}
+PARTS = ("econnect", "registry", "excel", "lake", "demo")
 PACKAGES = ("dagster", "pandas", "pyarrow", "numpy", "openpyxl", "xlsxwriter", "requests", "ijson")
 
 
@@ -54,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(parts: list[str], sizes: dict[str, tuple[int, ...]], workdir: Path) -> str:
     """Run the chosen parts in order, reporting progress on stderr; the markdown tables as one string."""
-    end, fetches, books, demo = [], [], [], None
+    end, fetches, books, lakes, demo = [], [], [], [], None
     for stations in sizes["econnect"] if "econnect" in parts else ():
         _progress(f"eConnect, {stations:,} stations")
         row, fetch = scenarios.econnect(stations, workdir)
@@ -66,6 +72,9 @@ def _run(parts: list[str], sizes: dict[str, tuple[int, ...]], workdir: Path) -> 
     for stations in sizes["excel"] if "excel" in parts else ():
         _progress(f"workbook writers, {stations:,} stations")
         books.append(scenarios.workbook(stations, workdir))
+    for stations in sizes["lake"] if "lake" in parts else ():
+        _progress(f"eConnect, {stations:,} stations, lake on local disk then on S3")
+        lakes.append(scenarios.lake(stations, workdir))
     if "demo" in parts:
         _progress("whole graph on the demo data")
         demo = scenarios.demo(workdir)
@@ -77,6 +86,8 @@ def _run(parts: list[str], sizes: dict[str, tuple[int, ...]], workdir: Path) -> 
         sections.append(("eConnect fetch step alone", report.fetches(fetches)))
     if books:
         sections.append(("Workbook writer alone", report.workbooks(books)))
+    if lakes:
+        sections.append(("The lake on local disk and on S3 (eConnect to the workbook)", report.lakes(lakes)))
     if demo is not None:
         sections.append(("Whole graph on the demo data (`--select '*'`, no latency)", report.demo(demo)))
     return "\n".join(f"\n## {title}\n\n{text}" for title, text in sections)

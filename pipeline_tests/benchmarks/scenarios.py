@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.orchestration.partitions import today_key
 from pipeline.sandbox import Sandbox
 from pipeline_tests.benchmarks import excel
 from pipeline_tests.benchmarks.dagster_run import (
@@ -22,6 +23,7 @@ from pipeline_tests.benchmarks.dagster_run import (
     REGISTRY_SELECTION,
     REPO,
     RUN_TIMEOUT_S,
+    PipelineRun,
     child_env,
     materialize,
 )
@@ -70,11 +72,33 @@ def econnect(stations: int, workdir: Path) -> tuple[EndToEnd, Fetch]:
         seed = _seed("econnect", work / "seed.xlsx", sandbox.env(), work)
         run = materialize(ECONNECT_SELECTION, sandbox.env(), work)
         ceiling = _ceiling(sandbox.env(), work)
-    ok = _finished(seed, run.measurement, work) and any(run.data_dir.rglob("*.xlsx"))
+    ok = _finished(seed, run.measurement, work) and any((run.data_dir or work).rglob("*.xlsx"))
     # Every page of PAGE_SIZE stations, then the empty page that ends the paging.
     pages = math.ceil(stations / PAGE_SIZE) + 1
     fetch = Fetch(stations, pages, run.steps.get("econnect_station_pages"), ceiling)
     return EndToEnd("eConnect", stations, seed, run.measurement, run.steps, ok), fetch
+
+
+@dataclass(frozen=True)
+class Lake:
+    stations: int
+    local: PipelineRun
+    s3: PipelineRun
+    ok: bool
+
+
+def lake(stations: int, workdir: Path) -> Lake:
+    """eConnect to the workbook through the CLI with the lake on local disk, then on the sandbox's S3."""
+    work = Path(tempfile.mkdtemp(prefix=f"lake-{stations}.", dir=workdir))
+    with Sandbox(stations=stations, devices=UNUSED_SOURCE_SIZE, latency_s=LATENCY_S) as sandbox:
+        local = materialize(ECONNECT_SELECTION, sandbox.env(), work)
+        ok = _finished(None, local.measurement, work)
+        on_s3 = f"s3://{sandbox.s3.bucket}/bench-lake-{stations}"
+        s3 = materialize(ECONNECT_SELECTION, sandbox.env(), work, lake=on_s3)
+        report = f"bench-lake-{stations}/reports/{today_key()}/econnect_stations_{today_key()}.xlsx"
+        listed = sandbox.s3.client().list_objects_v2(Bucket=sandbox.s3.bucket, Prefix=report)
+        ok = _finished(None, s3.measurement, work) and ok and listed.get("KeyCount") == 1
+    return Lake(stations, local, s3, ok)
 
 
 def registry(devices: int, workdir: Path) -> EndToEnd:
