@@ -143,6 +143,24 @@ class RateLimiter:
             return slot - now
 
 
+class Spacing:
+    """At least `interval_s` from the end of one request to the start of the next, for an upstream that
+    refuses bursts. Measured from the end, so the gap the server sees is never shorter."""
+
+    def __init__(self, interval_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._interval = interval_s
+        self._clock = clock
+        self._last_end: float | None = None
+
+    def wait_time(self) -> float:
+        if self._last_end is None:
+            return 0.0
+        return max(0.0, self._last_end + self._interval - self._clock())
+
+    def done(self) -> None:
+        self._last_end = self._clock()
+
+
 class HttpClient:
     """A `requests.Session` with (connect, read) timeouts on every request and whole-exchange retries."""
 
@@ -151,10 +169,11 @@ class HttpClient:
         settings: HttpSettings,
         *,
         auth: tuple[str, str] | None = None,
-        refused_hint: str = "Check the credentials in the environment.",
+        refused_hint: str = "The credentials were not accepted: check them in the environment.",
         logger: logging.Logger | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_rps: float | None = None,
+        min_interval_s: float = 0.0,
         pool_size: int = 10,
     ) -> None:
         self._settings = settings
@@ -173,6 +192,7 @@ class HttpClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self._limiter = RateLimiter(max_rps) if max_rps else None
+        self._spacing = Spacing(min_interval_s) if min_interval_s > 0 else None
 
     def fetch(
         self,
@@ -243,6 +263,22 @@ class HttpClient:
     ) -> T:
         if self._limiter is not None:
             self._sleep(self._limiter.wait_time())
+        if self._spacing is not None:
+            self._sleep(self._spacing.wait_time())
+        try:
+            return self._exchange(url, read, params=params, headers=headers)
+        finally:
+            if self._spacing is not None:
+                self._spacing.done()
+
+    def _exchange(
+        self,
+        url: str,
+        read: Callable[[requests.Response], T],
+        *,
+        params: dict[str, str | int] | None,
+        headers: dict[str, str] | None,
+    ) -> T:
         self.stats.add(requests=1)
         try:
             response = self.session.get(
@@ -254,8 +290,7 @@ class HttpClient:
             status = response.status_code
             if status in (401, 403):
                 raise CredentialsRefusedError(
-                    f"GET {redact_url(response.url)} was refused with HTTP {status}: the credentials were "
-                    f"not accepted. {self._refused_hint}"
+                    f"GET {redact_url(response.url)} was refused with HTTP {status}. {self._refused_hint}"
                 )
             if status in RETRY_STATUSES:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))

@@ -54,7 +54,13 @@ def lake_root(setting: str) -> UPath:
     if not bucket:
         raise LakeSettingError(f"{SETTING}={text!r} names no bucket; write s3://BUCKET/PREFIX.")
     # Listings are never cached: another run (another process, another machine) may have written since.
-    return UPath(f"s3://{rest.rstrip('/')}", use_listings_cache=False)
+    # The endpoint is part of the options, so fsspec's per-options instance cache never hands out a
+    # file system bound to another endpoint (tests start several S3 servers in one process).
+    options: dict[str, Any] = {"use_listings_cache": False}
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "").strip()
+    if endpoint:
+        options["endpoint_url"] = endpoint
+    return UPath(f"s3://{rest.rstrip('/')}", **options)
 
 
 def is_local(path: UPath | Path) -> bool:

@@ -64,6 +64,11 @@ class RawSnapshot:
         return sorted(self.manifest["files"])
 
     @property
+    def notes(self) -> dict:
+        """What the writer noted about the fetch (empty for snapshots written without notes)."""
+        return dict(self.manifest.get("notes") or {})
+
+    @property
     def size(self) -> int:
         """Bytes in all the snapshot's files."""
         return sum(self.manifest["files"].values())
@@ -94,6 +99,9 @@ class SnapshotWriter:
         self.attempt = f"{stamp}-{uuid.uuid4().hex[:8]}"
         self.folder = folder / self.attempt
         self._sizes: dict[str, int] = {}
+        self.notes: dict[
+            str, object
+        ] = {}  # what the fetch learnt (e.g. its wire style), kept in the manifest
         self._pending: list[Future[None]] = []
         self._pool = None
         if is_local(folder):
@@ -170,6 +178,7 @@ class RawZone:
             "attempt": writer.attempt,
             "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "files": files,
+            "notes": writer.notes,
         }
         put_bytes(folder / MANIFEST, json.dumps(manifest, indent=1).encode())
         for stale in folder.iterdir():  # earlier attempts, complete or not: nothing names them now

@@ -138,7 +138,8 @@ class EConnectApi(ConfigurableResource):
             max_rps=self.max_rps,
             pool_size=self.max_concurrency,
             auth=(self.username, self.password),
-            refused_hint="Check ECONNECT_USERNAME, ECONNECT_PASSWORD and ECONNECT_BUSINESS_PARTNER.",
+            refused_hint="The credentials were not accepted: check ECONNECT_USERNAME, ECONNECT_PASSWORD and "
+            "ECONNECT_BUSINESS_PARTNER.",
             logger=get_dagster_logger(),
         )
 
