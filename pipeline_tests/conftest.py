@@ -1,9 +1,61 @@
-"""Shared fixtures: one sandbox (fake upstreams + local S3) per test session, and an env pointing at it."""
+"""Shared fixtures: one sandbox (fake upstreams + local S3) per test session, and an env pointing at it.
+
+Two guards keep every test on this machine: the test process cannot resolve or connect to anything but
+loopback, and it (and every process a test starts) sees an empty OCPI feed list unless a test names the
+sandbox's list itself, because the bundled list names real operators.
+"""
+
+import ipaddress
+import socket
 
 import boto3
 import pytest
 
 from pipeline.sandbox import Sandbox
+
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", ""})
+
+
+def _loopback(host: object) -> bool:
+    if not isinstance(host, str):
+        return True  # AF_UNIX paths and the like never leave the machine
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def loopback_only():
+    """A test that tries to reach a real host fails at once, naming the host, instead of calling it."""
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host is not None and not _loopback(host):
+            raise socket.gaierror(f"tests may only reach the sandbox on 127.0.0.1, not {host!r}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def connect(self, address):
+        if isinstance(address, tuple) and not _loopback(address[0]):
+            raise ConnectionRefusedError(f"tests may only reach the sandbox on 127.0.0.1, not {address[0]!r}")
+        return real_connect(self, address)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket, "getaddrinfo", getaddrinfo)
+        patch.setattr(socket.socket, "connect", connect)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_real_operators(tmp_path_factory):
+    """The feed list every test process and child process sees unless a test names the sandbox's."""
+    empty = tmp_path_factory.mktemp("feeds") / "no-feeds.yaml"
+    empty.write_text("feeds: []\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("UK_OCPI_FEEDS", str(empty))
+        yield empty
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,20 @@
 """Environments for tests that build definitions without running anything: every source on, every
 upstream a closed port on 127.0.0.1 (so nothing could ever reach a real host)."""
 
+import tempfile
+from pathlib import Path
+
 from pipeline.sandbox import BUSINESS_PARTNER, PASSWORD, USERNAME
 
 DEAD = "http://127.0.0.1:9"
+FEEDS = Path(tempfile.mkdtemp(prefix="feeds.")) / "unreachable.yaml"
+FEEDS.write_text(
+    "feeds:\n"
+    f"  - {{operator: alpha, name: Alpha, url: '{DEAD}/alpha/locations'}}\n"
+    f"  - {{operator: beta, name: Beta, url: '{DEAD}/beta/locations', token_env: BETA_TOKEN}}\n"
+)
+NO_FEEDS = FEEDS.with_name("none.yaml")
+NO_FEEDS.write_text("feeds: []\n")
 
 ALL_SOURCES_ON = {
     "ECONNECT_API_URL": DEAD,
@@ -12,4 +23,5 @@ ALL_SOURCES_ON = {
     "ECONNECT_BUSINESS_PARTNER": BUSINESS_PARTNER,
     "NCR_API_URL": f"{DEAD}/registry.json",
     "PIPELINE_S3_BUCKET": "ev-insight-sandbox",
+    "UK_OCPI_FEEDS": str(FEEDS),
 }
