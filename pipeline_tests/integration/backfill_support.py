@@ -1,12 +1,15 @@
 """Helpers for the backfill tests: per-day upstream data, a port that refuses, output readers, the daemon.
 
-Kept apart from `test_backfills.py` so the tests read as what they prove, not how they set it up.
+Kept apart from `test_backfills.py` so the tests read as what they prove, not how they set it up. A lake
+is passed around as its `PIPELINE_DATA_DIR` setting (a local directory or `s3://bucket/prefix`) and read
+through `pipeline.resources.lake`, so every helper works the same on both.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import os
 import shutil
 import signal
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import s3fs
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.utils import make_new_backfill_id
@@ -27,12 +31,16 @@ from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import WorkspaceFileTarget
 from dagster._time import datetime_from_timestamp, get_current_timestamp
 from dagster._utils.caching_instance_queryer import CachingInstanceQueryer
+from upath import UPath
 
 from pipeline.definitions import build_definitions
 from pipeline.resources.http import HttpSettings
+from pipeline.resources.lake import lake_root, put_bytes
+from pipeline.resources.storage import DataDir
 from pipeline.sandbox import BUSINESS_PARTNER, PASSWORD, USERNAME, make_registry, make_stations
 from pipeline.sandbox.s3 import LocalS3
 from pipeline.sandbox.uk_registry import NCR_PATH
+from pipeline_tests.environments import NO_FEEDS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CSV_NAME = "charger_models_UK.csv"
@@ -73,8 +81,26 @@ def registry_for(index: int) -> dict:
     return registry
 
 
+@contextmanager
+def s3_environment(s3: LocalS3) -> Iterator[None]:
+    """`s3`'s endpoint and credentials in this process's environment, for the helpers that read a lake.
+
+    s3fs keeps one filesystem per set of arguments, with its client (endpoint included) made on first
+    use; one made by an earlier module would still point at that module's stopped server. So the cache
+    is cleared on the way in, and on the way out for the modules after this one.
+    """
+    s3fs.S3FileSystem.clear_instance_cache()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in s3.env().items():
+                patch.setenv(name, value)
+            yield
+    finally:
+        s3fs.S3FileSystem.clear_instance_cache()
+
+
 def pipeline_env(
-    s3: LocalS3, *, econnect_url: str, ncr_url: str, data_dir: Path, prefix: str
+    s3: LocalS3, *, econnect_url: str, ncr_url: str, data_dir: str | Path, prefix: str
 ) -> dict[str, str]:
     """Everything a run reads from the environment (secrets through EnvVar, S3 through boto3)."""
     return {
@@ -86,6 +112,7 @@ def pipeline_env(
         "NCR_API_URL": ncr_url,
         "PIPELINE_DATA_DIR": str(data_dir),
         "PIPELINE_S3_PREFIX": prefix,
+        "UK_OCPI_FEEDS": str(NO_FEEDS),  # these tests are about eConnect and the registry
     }
 
 
@@ -144,13 +171,10 @@ def connection_refused(url: str) -> bool:
     return False
 
 
-def workbook_path(data_dir: Path, day: str) -> Path:
-    return data_dir / "reports" / day / f"econnect_stations_{day}.xlsx"
-
-
-def workbook_values(data_dir: Path, day: str) -> dict[str, list[list[object]]]:
-    """Every cell value of every sheet, by sheet name in workbook order."""
-    workbook = openpyxl.load_workbook(workbook_path(data_dir, day), read_only=True)
+def workbook_values(data_dir: str | Path, day: str) -> dict[str, list[list[object]]]:
+    """Every cell value of every sheet of the day's eConnect workbook, by sheet name in workbook order."""
+    report = DataDir(path=str(data_dir)).report_path("econnect_stations", day, ".xlsx")
+    workbook = openpyxl.load_workbook(io.BytesIO(report.read_bytes()), read_only=True)
     try:
         return {
             name: [list(row) for row in workbook[name].iter_rows(values_only=True)]
@@ -164,13 +188,16 @@ def csv_bytes(s3: LocalS3, key: str) -> bytes:
     return s3.client().get_object(Bucket=s3.bucket, Key=key)["Body"].read()
 
 
-def tree_digest(root: Path) -> dict[str, str]:
+def files_under(root: UPath) -> dict[str, UPath]:
+    """Every file (object) under `root`, local or on S3, by its path relative to `root`, in name order."""
+    base = root.path.rstrip("/") + "/"
+    names = sorted(key.removeprefix(base) for key in root.fs.find(root.path))
+    return {name: root / name for name in names}
+
+
+def tree_digest(root: UPath) -> dict[str, str]:
     """SHA-256 of every file under `root`, by relative path: proves a tree was not touched."""
-    return {
-        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
-    }
+    return {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in files_under(root).items()}
 
 
 def write_dagster_home(home: Path) -> Path:
@@ -243,11 +270,21 @@ def tail(path: Path, chars: int = 4000) -> str:
     return path.read_text(errors="replace")[-chars:]
 
 
-def copy_raw_days(source: Path, target: Path, days: list[str]) -> None:
-    """Copy the stored raw snapshots of `days` (both sources) from one data dir into another."""
+def copy_raw_days(source: str | Path, target: str | Path, days: list[str]) -> None:
+    """Copy the stored raw snapshots of `days` (every source) from one lake into another, byte for byte.
+
+    Each `raw/<source>/<day>/` is copied whole (manifest and attempt folder) into a lake that has none.
+    """
+    source_raw, target_raw = lake_root(str(source)) / "raw", lake_root(str(target)) / "raw"
     for day in days:
-        for raw_dir in sorted((source / "raw").glob(f"*/{day}")):
-            shutil.copytree(raw_dir, target / "raw" / raw_dir.parent.name / day)
+        copied = 0
+        for raw_source in sorted(path.name for path in source_raw.iterdir()):
+            files, copy_to = files_under(source_raw / raw_source / day), target_raw / raw_source / day
+            assert not (files and copy_to.exists()), f"{copy_to} is already there"
+            for name, path in files.items():
+                put_bytes(copy_to / name, path.read_bytes())
+            copied += len(files)
+        assert copied, f"no raw snapshot of {day} is stored in {source}"
 
 
 def launch_like_the_ui(instance: DagsterInstance, partition_names: list[str]) -> tuple[str, set[AssetKey]]:

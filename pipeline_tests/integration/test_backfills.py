@@ -6,12 +6,15 @@ upstreams whose data differs per day); then the upstreams are stopped and every 
 in process and through the real `dagster-daemon`, and must come out as it was. The last tests pin
 bugs found while writing these: history that depended on run order, a backfill overwriting the latest
 CSV, and reused old snapshots passing the freshness check.
+
+Every test runs twice, with the lake (`PIPELINE_DATA_DIR`) on local disk and on S3 (a fresh prefix in
+this module's moto bucket), except the daemon's: see there why one lake suffices.
 """
 
-import shutil
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import time_machine
@@ -22,6 +25,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as RANGE_
 from dagster._core.storage.tags import PARTITION_NAME_TAG
 
 from pipeline.orchestration.partitions import today_key
+from pipeline.resources.lake import lake_root, remove_tree
 from pipeline.sandbox import EConnectServer, RegistryServer
 from pipeline.sandbox.s3 import LocalS3
 from pipeline.sandbox.uk_registry import NCR_PATH
@@ -36,7 +40,7 @@ ORIGINAL, BACKFILL, DAEMON = "original/", "backfill/", "daemon/"
 
 @dataclass
 class Originals:
-    data_dir: Path
+    data_dir: str  # the lake's PIPELINE_DATA_DIR: a local directory or s3://bucket/prefix
     workbooks: dict
     csvs: dict
     upstreams: list
@@ -44,14 +48,47 @@ class Originals:
 
 @pytest.fixture(scope="module")
 def s3():
-    with LocalS3("ev-insight-backfills") as local:
+    """The module's moto bucket: the CSV uploads (under their prefixes) and, on S3, the lakes."""
+    with LocalS3("ev-insight-backfills") as local, support.s3_environment(local):
         yield local
 
 
+@dataclass(frozen=True)
+class Lake:
+    """One kind of lake: `new` makes a fresh, empty one. The CSV uploads of the runs on it go under a
+    folder of the kind's own in the bucket, so the runs on one kind never read the other's CSVs."""
+
+    kind: str  # "local" or "s3"
+    new: Callable[[str], str]
+    s3: LocalS3
+
+    def exports(self, prefix: str) -> str:
+        """The `PIPELINE_S3_PREFIX` for runs on this kind of lake that upload under `prefix`."""
+        return f"{self.kind}/{prefix}"
+
+    def csv(self, prefix: str, day: str | None = None) -> bytes:
+        """The CSV uploaded under `exports(prefix)`: the latest one, or the copy kept for `day`."""
+        folder = self.exports(prefix) + (f"{day}/" if day else "")
+        return support.csv_bytes(self.s3, folder + support.CSV_NAME)
+
+
+@pytest.fixture(scope="module", params=["local", "s3"])
+def lake(request, s3, tmp_path_factory) -> Lake:
+    """The lake kind the module runs on: a local directory, or a new prefix in the module's bucket."""
+    run_id = uuid.uuid4().hex[:8]
+
+    def new(name: str) -> str:
+        if request.param == "local":
+            return str(tmp_path_factory.mktemp(name))
+        return f"s3://{s3.bucket}/lake-{run_id}-{name}-{uuid.uuid4().hex[:8]}"
+
+    return Lake(request.param, new, s3)
+
+
 @pytest.fixture(scope="module")
-def originals(s3, tmp_path_factory):
+def originals(s3, lake):
     """Each of DAYS materialised on that very day (time travel) from that day's upstream data."""
-    data_dir = tmp_path_factory.mktemp("stored-days")
+    data_dir = lake.new("stored-days")
     workbooks, csvs, upstreams = {}, {}, []
     for index, day in enumerate(DAYS):
         with (
@@ -59,7 +96,11 @@ def originals(s3, tmp_path_factory):
             RegistryServer(support.registry_for(index)) as ncr,
         ):
             env = support.pipeline_env(
-                s3, econnect_url=econnect.base_url, ncr_url=ncr.url, data_dir=data_dir, prefix=ORIGINAL
+                s3,
+                econnect_url=econnect.base_url,
+                ncr_url=ncr.url,
+                data_dir=data_dir,
+                prefix=lake.exports(ORIGINAL),
             )
             with time_machine.travel(datetime.fromisoformat(day).replace(hour=6, tzinfo=UTC), tick=True):
                 assert today_key() == day
@@ -70,7 +111,7 @@ def originals(s3, tmp_path_factory):
         assert "reused_stored_snapshot" not in fetched["uk_registry_snapshot"]
         upstreams += [econnect, ncr]
         workbooks[day] = support.workbook_values(data_dir, day)
-        csvs[day] = support.csv_bytes(s3, f"{ORIGINAL}{day}/{support.CSV_NAME}")
+        csvs[day] = lake.csv(ORIGINAL, day)
     # The days really differ, so "equal to the original" below is checked per day, not by luck.
     assert len({repr(values["values"]) for values in workbooks.values()}) == len(DAYS)
     assert len(set(csvs.values())) == len(DAYS)
@@ -88,22 +129,23 @@ class Backfill:
 
 
 @pytest.fixture(scope="module")
-def backfill(originals, s3):
+def backfill(originals, s3, lake):
     """Upstreams stopped, derived outputs deleted, then every day backfilled in process (selection `*`)."""
     for upstream in originals.upstreams:
         with pytest.raises(RuntimeError, match="not running"):
             _ = upstream.base_url
     requests_before = [len(upstream.requests) for upstream in originals.upstreams]
-    data_dir = originals.data_dir
-    derived = sorted(path for path in data_dir.iterdir() if path.name != "raw")
+    data_dir, root = originals.data_dir, lake_root(originals.data_dir)
+    derived = sorted((path for path in root.iterdir() if path.name != "raw"), key=lambda path: path.name)
     assert {path.name for path in derived} >= {"reports", "tables"}
     for path in derived:  # only the raw snapshots survive
-        shutil.rmtree(path)
-    raw_before = support.tree_digest(data_dir / "raw")
+        remove_tree(path)
+    assert [path.name for path in root.iterdir()] == ["raw"]
+    raw_before = support.tree_digest(root / "raw")
     results = {}
     with support.refusing_endpoint() as dead:
         env = support.pipeline_env(
-            s3, econnect_url=dead, ncr_url=dead + NCR_PATH, data_dir=data_dir, prefix=BACKFILL
+            s3, econnect_url=dead, ncr_url=dead + NCR_PATH, data_dir=data_dir, prefix=lake.exports(BACKFILL)
         )
         instance = DagsterInstance.ephemeral()
         # Oldest first, as the originals were taken: the history sheets read earlier days' tables
@@ -116,7 +158,7 @@ def backfill(originals, s3):
         requests_before=requests_before,
         requests_after=[len(upstream.requests) for upstream in originals.upstreams],
         raw_before=raw_before,
-        raw_after=support.tree_digest(data_dir / "raw"),
+        raw_after=support.tree_digest(root / "raw"),
         refused=refused,
     )
 
@@ -140,10 +182,10 @@ def test_no_request_reached_an_upstream_and_the_raw_zone_is_untouched(backfill):
     assert len([path for path in backfill.raw_before if path.startswith("econnect/")]) > len(DAYS)
 
 
-def test_backfilled_outputs_equal_the_originals_exactly(backfill, originals, s3):
+def test_backfilled_outputs_equal_the_originals_exactly(backfill, originals, lake):
     for day in DAYS:
         assert support.workbook_values(originals.data_dir, day) == originals.workbooks[day], day
-        assert support.csv_bytes(s3, f"{BACKFILL}{day}/{support.CSV_NAME}") == originals.csvs[day], day
+        assert lake.csv(BACKFILL, day) == originals.csvs[day], day
     # The `State History` sheet of the last day covers all seven stored days.
     history = originals.workbooks[DAYS[-1]]["State History"]
     assert [row[0] for row in history[1:]] == DAYS
@@ -157,13 +199,18 @@ def test_a_backfill_does_not_make_old_snapshots_look_fresh(backfill):
     assert not any(fresh.values()), f"snapshot_fresh passed {fresh}; the newest snapshot is from {DAYS[-1]}"
 
 
-def test_a_past_day_never_stored_fails_at_once_without_a_request(s3, tmp_path):
+def test_a_past_day_never_stored_fails_at_once_without_a_request(s3, lake):
+    data_dir = lake.new("never-stored")
     with (
         EConnectServer(support.stations_for(0), support.USERNAME, support.PASSWORD) as econnect,
         RegistryServer(support.registry_for(0)) as ncr,
     ):
         env = support.pipeline_env(
-            s3, econnect_url=econnect.base_url, ncr_url=ncr.url, data_dir=tmp_path, prefix="never/"
+            s3,
+            econnect_url=econnect.base_url,
+            ncr_url=ncr.url,
+            data_dir=data_dir,
+            prefix=lake.exports("never/"),
         )
         result = support.materialise(env, NEVER_STORED, selection=[AssetKey(raw) for raw in RAW])
         requests = econnect.requests + ncr.requests
@@ -182,12 +229,15 @@ def test_a_past_day_never_stored_fails_at_once_without_a_request(s3, tmp_path):
         in failures["uk_registry_snapshot"].to_string()
     )
     assert requests == []
-    assert not (tmp_path / "raw").exists()  # nothing half-written for the day
+    assert not (lake_root(data_dir) / "raw").exists()  # nothing half-written for the day
 
 
+# On the local lake only: the daemon only launches the same runs (one per day) in other processes, and
+# the storage code they run is the one the in-process backfill tests above already run on both lakes.
+@pytest.mark.parametrize("lake", ["local"], indirect=True)
 # Dagster's own `AssetBackfillData.from_asset_partitions` still calls the deprecated `.sources()`.
 @pytest.mark.filterwarnings("ignore:Function `AssetSelection.sources` is deprecated:DeprecationWarning")
-def test_a_daemon_backfill_launched_like_the_ui_runs_one_run_per_day(originals, s3, tmp_path):
+def test_a_daemon_backfill_launched_like_the_ui_runs_one_run_per_day(originals, s3, lake, tmp_path):
     days, data_dir, log = DAYS[:2], tmp_path / "data", tmp_path / "daemon.log"
     support.copy_raw_days(originals.data_dir, data_dir, days)
     home = support.write_dagster_home(tmp_path / "home")
@@ -200,7 +250,7 @@ def test_a_daemon_backfill_launched_like_the_ui_runs_one_run_per_day(originals, 
     ):
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
         assert not instance.telemetry_enabled
-        env = support.daemon_env(s3, dead=dead, data_dir=data_dir, home=home, prefix=DAEMON)
+        env = support.daemon_env(s3, dead=dead, data_dir=data_dir, home=home, prefix=lake.exports(DAEMON))
         for name, value in env.items():
             patch.setenv(name, value)
         patch.chdir(support.REPO_ROOT)
@@ -229,38 +279,44 @@ def test_a_daemon_backfill_launched_like_the_ui_runs_one_run_per_day(originals, 
     assert set(reused.values()) == {True}
     for day in days:  # the first stored days, so even State History must match the originals
         assert support.workbook_values(data_dir, day) == originals.workbooks[day], day
-        assert support.csv_bytes(s3, f"{DAEMON}{day}/{support.CSV_NAME}") == originals.csvs[day]
+        assert lake.csv(DAEMON, day) == originals.csvs[day]
 
 
-def test_backfill_order_does_not_change_a_days_history(originals, s3, tmp_path):
-    days = DAYS[:2]
-    support.copy_raw_days(originals.data_dir, tmp_path, days)
+def test_backfill_order_does_not_change_a_days_history(originals, s3, lake):
+    days, data_dir = DAYS[:2], lake.new("order")
+    support.copy_raw_days(originals.data_dir, data_dir, days)
     with support.refusing_endpoint() as dead:
-        env = support.pipeline_env(s3, econnect_url=dead, ncr_url=dead, data_dir=tmp_path, prefix="order/")
+        env = support.pipeline_env(
+            s3, econnect_url=dead, ncr_url=dead, data_dir=data_dir, prefix=lake.exports("order/")
+        )
         for day in reversed(days):  # the daemon launches all days at once; any may finish first
             assert support.materialise(env, day).success, day
-    later = support.workbook_values(tmp_path, days[1])
+    later = support.workbook_values(data_dir, days[1])
     for sheet in set(later) - {"State History"}:
         assert later[sheet] == originals.workbooks[days[1]][sheet], sheet
     assert later["State History"] == originals.workbooks[days[1]]["State History"]
 
 
-def test_backfilling_a_past_day_keeps_todays_latest_csv(originals, s3, tmp_path):
-    today = today_key()
+def test_backfilling_a_past_day_keeps_todays_latest_csv(originals, s3, lake):
+    today, data_dir = today_key(), lake.new("latest")
     with (
         EConnectServer(support.stations_for(6), support.USERNAME, support.PASSWORD) as econnect,
         RegistryServer(support.registry_for(3)) as ncr,
     ):
         env = support.pipeline_env(
-            s3, econnect_url=econnect.base_url, ncr_url=ncr.url, data_dir=tmp_path, prefix="latest/"
+            s3,
+            econnect_url=econnect.base_url,
+            ncr_url=ncr.url,
+            data_dir=data_dir,
+            prefix=lake.exports("latest/"),
         )
         assert support.materialise(env, today).success
-    todays = support.csv_bytes(s3, f"latest/{support.CSV_NAME}")
-    assert todays == support.csv_bytes(s3, f"latest/{today}/{support.CSV_NAME}")
-    support.copy_raw_days(originals.data_dir, tmp_path, DAYS[:1])
+    todays = lake.csv("latest/")
+    assert todays == lake.csv("latest/", today)
+    support.copy_raw_days(originals.data_dir, data_dir, DAYS[:1])
     with support.refusing_endpoint() as dead:
         env = {**env, "ECONNECT_API_URL": dead, "NCR_API_URL": dead}
         assert support.materialise(env, DAYS[0]).success
-    assert support.csv_bytes(s3, f"latest/{DAYS[0]}/{support.CSV_NAME}") == originals.csvs[DAYS[0]]
-    latest = support.csv_bytes(s3, f"latest/{support.CSV_NAME}")
+    assert lake.csv("latest/", DAYS[0]) == originals.csvs[DAYS[0]]
+    latest = lake.csv("latest/")
     assert latest == todays, f"backfilling {DAYS[0]} replaced the latest CSV"
