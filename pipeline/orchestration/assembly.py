@@ -45,8 +45,8 @@ def orchestrate(assets: Sequence[object], settings: OrchestrationSettings) -> Or
     result = Orchestration(assets=with_automation(definitions, settings))
     if not raw_keys:
         return result
-    freshness_check, freshness_job, freshness_schedule = build_freshness(raw_keys)
-    result.asset_checks.append(freshness_check)
+    freshness_checks, freshness_job, freshness_schedule = build_freshness(raw_keys)
+    result.asset_checks.extend(freshness_checks)
     result.jobs += [raw_snapshots_job, freshness_job]
     result.schedules += [build_snapshot_schedule(settings), freshness_schedule]
     result.sensors.append(automation_sensor)

@@ -1,6 +1,6 @@
 """The daily snapshot schedule and the freshness watch, over every asset tagged `layer: raw`."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from dagster import (
@@ -8,7 +8,6 @@ from dagster import (
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
-    AssetCheckSpec,
     AssetKey,
     AssetSelection,
     DefaultScheduleStatus,
@@ -16,8 +15,8 @@ from dagster import (
     RunRequest,
     ScheduleDefinition,
     ScheduleEvaluationContext,
+    asset_check,
     define_asset_job,
-    multi_asset_check,
     schedule,
 )
 
@@ -59,28 +58,16 @@ def build_snapshot_schedule(settings: OrchestrationSettings) -> ScheduleDefiniti
 
 def build_freshness(
     raw_keys: Sequence[AssetKey],
-) -> tuple[AssetChecksDefinition, AssetJob, ScheduleDefinition]:
-    """The `snapshot_fresh` check on every raw asset, its job, and the hourly schedule that runs it."""
+) -> tuple[list[AssetChecksDefinition], AssetJob, ScheduleDefinition]:
+    """The `snapshot_fresh` check on every raw asset, its job, and the hourly schedule that runs it.
 
-    @multi_asset_check(
-        specs=[
-            AssetCheckSpec(
-                "snapshot_fresh", asset=key, description="The latest snapshot is at most 26 hours old."
-            )
-            for key in raw_keys
-        ],
-        can_subset=True,
-        name="raw_snapshot_freshness",
-    )
-    def raw_snapshot_freshness(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
-        """Flags a raw asset whose latest fetched snapshot is older than 26 hours."""
-        now = datetime.now(UTC)
-        for check_key in sorted(context.selected_asset_check_keys, key=str):
-            yield _freshness(context, check_key.asset_key, now)
-
+    One check per raw asset, not one multi-check: in a run that also materialises the raw assets, a
+    feed that failed (and so was not materialised) must not make every other asset's check skip.
+    """
+    checks = [_freshness_check(key) for key in raw_keys]
     job = define_asset_job(
         "snapshot_freshness",
-        selection=AssetSelection.checks(raw_snapshot_freshness),
+        selection=AssetSelection.checks(*checks),
         description="Runs the snapshot_fresh check of every raw asset.",
     )
     hourly = ScheduleDefinition(
@@ -90,7 +77,19 @@ def build_freshness(
         default_status=DefaultScheduleStatus.RUNNING,
         description="Every hour: warns when a source's latest raw snapshot is older than 26 hours.",
     )
-    return raw_snapshot_freshness, job, hourly
+    return checks, job, hourly
+
+
+def _freshness_check(key: AssetKey) -> AssetChecksDefinition:
+    @asset_check(
+        asset=key,
+        name="snapshot_fresh",
+        description="The latest snapshot is at most 26 hours old.",
+    )
+    def snapshot_fresh(context: AssetCheckExecutionContext) -> AssetCheckResult:
+        return _freshness(context, key, datetime.now(UTC))
+
+    return snapshot_fresh
 
 
 def _freshness(context: AssetCheckExecutionContext, key: AssetKey, now: datetime) -> AssetCheckResult:

@@ -1,4 +1,5 @@
-"""Local sandbox: one fake per source (``econnect``, ``uk_registry``) plus a local S3, run by ``Sandbox``.
+"""Local sandbox: one fake per source (``econnect``, ``uk_registry``, ``uk_ocpi``) plus a local S3, run by
+``Sandbox``.
 
 For the demo, integration tests and benchmarks only; production code never imports this package.
 ``LocalS3`` (and with it moto) is imported lazily, so using just the data generators or the HTTP
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Self, TypeVar
 from pipeline.sandbox._service import Service
 from pipeline.sandbox.econnect import BUSINESS_PARTNER, PASSWORD, USERNAME, EConnectServer, make_stations
 from pipeline.sandbox.faults import Fault
+from pipeline.sandbox.uk_ocpi import FeedSpec, OcpiOperatorServer, OcpiSandbox, make_locations
 from pipeline.sandbox.uk_registry import RegistryServer, make_registry
 
 if TYPE_CHECKING:
@@ -25,8 +27,12 @@ __all__ = [
     "USERNAME",
     "EConnectServer",
     "Fault",
+    "FeedSpec",
+    "OcpiOperatorServer",
+    "OcpiSandbox",
     "RegistryServer",
     "Sandbox",
+    "make_locations",
     "make_registry",
     "make_stations",
 ]
@@ -35,7 +41,9 @@ _T = TypeVar("_T")
 
 
 class Sandbox(Service):
-    """Both fake upstreams and a local S3 bucket, started together and stopped together.
+    """Every fake upstream and a local S3 bucket, started together and stopped together.
+
+    ``ocpi=False`` leaves out the fake UK OCPI operators (``OcpiSandbox``, default feeds).
 
     ``env()`` gives every variable the pipeline reads to reach them; PIPELINE_DATA_DIR and
     PIPELINE_S3_PREFIX are left to the caller because they are per run, not per sandbox.
@@ -50,6 +58,7 @@ class Sandbox(Service):
         econnect_faults: Mapping[int, Sequence[Fault]] | None = None,
         ncr_faults: Sequence[Fault] | None = None,
         drift_after_page: int | None = None,
+        ocpi: bool = True,
     ) -> None:
         self.stations: list[dict] = make_stations(stations)
         self.registry: dict = make_registry(devices)
@@ -59,6 +68,8 @@ class Sandbox(Service):
         self._drift_after_page = drift_after_page
         self._econnect: EConnectServer | None = None
         self._ncr: RegistryServer | None = None
+        self._ocpi_enabled = ocpi
+        self._ocpi: OcpiSandbox | None = None
         self._s3: LocalS3 | None = None
         self._stack: ExitStack | None = None
 
@@ -71,11 +82,15 @@ class Sandbox(Service):
         return _running(self._ncr)
 
     @property
+    def ocpi(self) -> OcpiSandbox:
+        return _running(self._ocpi)
+
+    @property
     def s3(self) -> LocalS3:
         return _running(self._s3)
 
     def start(self) -> Self:
-        """Start all three; if one fails, the ones already running are stopped again."""
+        """Start every part; if one fails, the ones already running are stopped again."""
         from pipeline.sandbox.s3 import LocalS3
 
         if self._stack is not None:
@@ -95,6 +110,8 @@ class Sandbox(Service):
             self._ncr = stack.enter_context(
                 RegistryServer(self.registry, latency_s=self._latency_s, faults=self._ncr_faults)
             )
+            if self._ocpi_enabled:
+                self._ocpi = stack.enter_context(OcpiSandbox(latency_s=self._latency_s))
             self._s3 = stack.enter_context(LocalS3())
             self._stack = stack.pop_all()
         return self
@@ -105,6 +122,7 @@ class Sandbox(Service):
         if stack is not None:
             stack.close()
         self._econnect = self._ncr = self._s3 = None
+        self._ocpi = None
 
     def env(self) -> dict[str, str]:
         """Every variable the pipeline reads to reach the sandbox (upstreams, credentials, S3)."""
@@ -115,6 +133,7 @@ class Sandbox(Service):
             "ECONNECT_BUSINESS_PARTNER": self.econnect.business_partner,
             "NCR_API_URL": self.ncr.url,
             **self.s3.env(),
+            **(self.ocpi.env() if self._ocpi_enabled else {}),
         }
 
 

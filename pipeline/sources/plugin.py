@@ -56,16 +56,27 @@ class Source:
     needs: tuple[str, ...]
     build: Callable[[SourceContext], Definitions]
     parts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Beyond settings being set: why the source is off in this environment, or None when it is on.
+    # Raises when a setting is there but unusable (e.g. a list that does not parse): fail loudly.
+    off_when: Callable[[Mapping[str, str]], str | None] | None = None
+    on_because: Callable[[Mapping[str, str]], str] | None = None
 
     def missing(self, environ: Mapping[str, str]) -> list[str]:
         return [name for name in self.needs if not configured(environ, name)]
 
-    def status(self, environ: Mapping[str, str]) -> str:
-        """One line for the startup log: on or off, and why."""
+    def off_reason(self, environ: Mapping[str, str]) -> str | None:
         missing = self.missing(environ)
         if missing:
-            return f"{self.name}: off, not configured ({', '.join(missing)} unset or empty)"
-        line = f"{self.name}: on ({', '.join(self.needs)} set)"
+            return f"not configured ({', '.join(missing)} unset or empty)"
+        return self.off_when(environ) if self.off_when else None
+
+    def status(self, environ: Mapping[str, str]) -> str:
+        """One line for the startup log: on or off, and why."""
+        reason = self.off_reason(environ)
+        if reason:
+            return f"{self.name}: off, {reason}"
+        why = self.on_because(environ) if self.on_because else f"{', '.join(self.needs)} set"
+        line = f"{self.name}: on ({why})"
         for part, needs in self.parts.items():
             lacking = [name for name in needs if not configured(environ, name)]
             if lacking:
@@ -106,6 +117,6 @@ def build_sources(sources: list[Source], context: SourceContext) -> tuple[list[D
     built, statuses = [], []
     for source in sources:
         statuses.append(source.status(context.environ))
-        if not source.missing(context.environ):
+        if source.off_reason(context.environ) is None:
             built.append(source.build(context))
     return built, statuses

@@ -19,6 +19,7 @@ from pipeline.resources.http import HttpSettings
 from pipeline.resources.lake import read_parquet
 from pipeline.resources.storage import DataDir
 from pipeline.sandbox import EConnectServer, Fault, RegistryServer, make_registry, make_stations
+from pipeline_tests.environments import NO_FEEDS
 
 PARTITION = today_key()
 PASSWORD = "pw-7f3Qz!unique-in-this-test"
@@ -49,7 +50,8 @@ def run_graph(env, data_dir, prefix, *, raise_on_error=True):
 
 @pytest.fixture(scope="module", params=["local", "s3"])
 def lake(request, sandbox, tmp_path_factory):
-    """Makes a fresh lake setting per run: a local directory, or a prefix in the sandbox's bucket."""
+    """Makes a fresh lake setting per run: a local directory, or a prefix in the sandbox's bucket (the
+    sandbox's S3 settings then apply to this process for the module, so tests can read the lake)."""
     run_id = uuid.uuid4().hex[:8]
 
     def new(name: str) -> str:
@@ -57,7 +59,10 @@ def lake(request, sandbox, tmp_path_factory):
             return str(tmp_path_factory.mktemp(name))
         return f"s3://{sandbox.s3.bucket}/faults-{run_id}-{name}"
 
-    return new
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in sandbox.s3.env().items():
+            patch.setenv(name, value)
+        yield new
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +97,7 @@ def env_for(upstreams, which, *, password=PASSWORD, partner="BP1"):
         "ECONNECT_PASSWORD": password,
         "ECONNECT_BUSINESS_PARTNER": partner,
         "NCR_API_URL": ncr.url,
+        "UK_OCPI_FEEDS": str(NO_FEEDS),  # the feeds' faults have their own tests
     }
 
 

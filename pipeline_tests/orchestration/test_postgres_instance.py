@@ -234,7 +234,11 @@ def test_submitted_runs_wait_in_the_queue_for_the_daemon(instance, sandbox_defs,
 
     assert submitted.status == DagsterRunStatus.QUEUED  # nothing runs until `dagster-daemon` dequeues it
     assert submitted.run_op_concurrency is not None
-    assert dict(submitted.run_op_concurrency.root_key_counts) == {"econnect": 1, "uk_registry": 1}
+    assert dict(submitted.run_op_concurrency.root_key_counts) == {
+        "econnect": 1,
+        "uk_registry": 1,
+        "uk_ocpi": 1,
+    }
     with DagsterInstance.from_config(str(dagster_home)) as second:
         queued = second.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.QUEUED]))
     assert [r.run_id for r in queued] == [created.run_id]
@@ -243,7 +247,7 @@ def test_submitted_runs_wait_in_the_queue_for_the_daemon(instance, sandbox_defs,
 def test_each_api_pool_has_one_slot(run, instance):
     pools = instance.get_concurrency_config().pool_config
     assert pools.default_pool_limit == 1
-    for pool in ("econnect", "uk_registry"):
+    for pool in ("econnect", "uk_registry"):  # (the run here takes no OCPI snapshot)
         info = instance.event_log_storage.get_concurrency_info(pool)
         # The run's raw step claimed this pool's one slot in PostgreSQL and gave it back when done.
         assert (info.limit, info.using_default_limit, info.slot_count) == (1, True, 1), pool

@@ -30,6 +30,8 @@ def test_sandbox_env_reaches_every_service():
             "AWS_SECRET_ACCESS_KEY",
             "AWS_DEFAULT_REGION",
             "PIPELINE_S3_BUCKET",
+            "UK_OCPI_FEEDS",
+            "SANDBOX_OCPI_TOKEN",
         }
         url = f"{env['ECONNECT_API_URL']}/masterdata/cpos/{env['ECONNECT_BUSINESS_PARTNER']}/chargingstations"
         auth = (env["ECONNECT_USERNAME"], env["ECONNECT_PASSWORD"])

@@ -10,9 +10,12 @@ from dagster import AssetKey
 import pipeline.sources
 from pipeline.definitions import build_definitions
 from pipeline.sources.plugin import discover, log
-from pipeline_tests.environments import ALL_SOURCES_ON
+from pipeline_tests.environments import ALL_SOURCES_ON, NO_FEEDS
 
-ECONNECT_ONLY = {k: v for k, v in ALL_SOURCES_ON.items() if k.startswith("ECONNECT_")}
+ECONNECT_ONLY = {
+    **{k: v for k, v in ALL_SOURCES_ON.items() if k.startswith("ECONNECT_")},
+    "UK_OCPI_FEEDS": str(NO_FEEDS),
+}
 
 # Exactly what the README's "Adding a source" section tells a developer to write.
 NEW_SOURCE_INIT = '''NAME = "charge_cloud"'''
@@ -82,7 +85,7 @@ def new_source_folder(tmp_path, monkeypatch):
 
 
 def test_every_folder_with_a_source_declaration_is_found():
-    assert [source.name for source in discover()] == ["econnect", "uk_registry"]
+    assert [source.name for source in discover()] == ["econnect", "uk_ocpi", "uk_registry"]
 
 
 def test_a_new_source_folder_joins_the_graph_the_daily_schedule_and_the_sensors(new_source_folder):
@@ -94,6 +97,9 @@ def test_a_new_source_folder_joins_the_graph_the_daily_schedule_and_the_sensors(
     assert raw_job.asset_layer.executable_asset_keys == {
         AssetKey("charge_cloud_snapshot"),
         AssetKey("econnect_station_pages"),
+        AssetKey("uk_ocpi_alpha_locations"),
+        AssetKey("uk_ocpi_beta_locations"),
+        AssetKey("uk_ocpi_feeds"),
         AssetKey("uk_registry_snapshot"),
     }
     assert defs.resolve_schedule_def("daily_raw_snapshots").job_name == "raw_snapshots"
@@ -114,7 +120,7 @@ def test_the_new_source_is_off_until_its_setting_is_there(new_source_folder):
 
 @pytest.mark.parametrize("unset", ["missing", "", "   "])
 def test_a_setting_that_is_unset_or_empty_turns_its_source_off(unset):
-    env = {**ALL_SOURCES_ON}
+    env = {**ALL_SOURCES_ON, "UK_OCPI_FEEDS": str(NO_FEEDS)}
     if unset == "missing":
         del env["NCR_API_URL"]
     else:
@@ -147,7 +153,7 @@ def test_without_the_bucket_the_registry_runs_but_does_not_upload():
 
 
 def test_with_no_source_configured_nothing_can_tick_and_fail():
-    defs = build_definitions({})
+    defs = build_definitions({"UK_OCPI_FEEDS": str(NO_FEEDS)})
     assert not defs.get_repository_def().asset_graph.get_all_asset_keys()
     assert list(defs.schedules or []) == []
     assert [sensor.name for sensor in defs.sensors] == ["run_failure_alert"]
@@ -164,6 +170,7 @@ def test_the_startup_log_says_which_sources_are_on_and_why_the_others_are_off(ca
         "Sources:\n"
         "  econnect: on (ECONNECT_API_URL, ECONNECT_USERNAME, ECONNECT_PASSWORD, ECONNECT_BUSINESS_PARTNER "
         "set)\n"
+        f"  uk_ocpi: off, not configured (the feed list {NO_FEEDS} names no feeds)\n"
         "  uk_registry: off, not configured (NCR_API_URL unset or empty)"
     ]
 

@@ -1,0 +1,233 @@
+"""The feeds' derived assets: the day's feeds cleaned into locations, EVSEs and connectors, the
+conformance report, EVSE status per operator and its history, and charge_points_UK.csv."""
+
+from collections.abc import Iterator
+
+import pandas as pd
+import pandera.pandas as pandera
+import pyarrow as pa
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetOut,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    Output,
+)
+from pandera.typing import Series
+
+from pipeline.orchestration.partitions import week_before
+from pipeline.resources.lake import read_parquet
+from pipeline.resources.metadata import table_metadata
+from pipeline.resources.storage import DataDir, S3Bucket
+from pipeline.sources.contract import Rejects, frame_type
+from pipeline.sources.csv_output import CountsCsv, upload_counts_csv
+from pipeline.sources.declare import Layer, snapshot_asset, snapshot_multi_asset, tags
+from pipeline.sources.uk_ocpi import NAME, transforms
+from pipeline.sources.uk_ocpi.feeds import Feed
+from pipeline.sources.uk_ocpi.fetch import FEEDS, feed_zone
+from pipeline.sources.uk_ocpi.raw import read_locations
+from pipeline.sources.uk_ocpi.schema import (
+    CSV_HEADER,
+    Conformance,
+    Connectors,
+    Evses,
+    Locations,
+    OutOfOrderHistory,
+    StatusByOperator,
+)
+
+
+class FeedConformance(Conformance):
+    """Per feed and day: how the feed departs from OCPI 2.2.1, and what its fetch took."""
+
+    wire_style: Series[str] = pandera.Field(description="How the feed wraps its locations (see raw.py).")
+    pages: Series[int] = pandera.Field(
+        ge=0, description="Pages stored, the empty one that ends paging included."
+    )
+    records: Series[int] = pandera.Field(ge=0, description="Locations in the stored pages.")
+    http_requests: Series[int] = pandera.Field(ge=0, description="Requests the fetch made, retries included.")
+    http_retries: Series[int] = pandera.Field(ge=0, description="Requests that were retried.")
+
+
+CSV = CountsCsv(
+    file="charge_points_UK.csv",
+    header=CSV_HEADER,
+    asset="uk_ocpi_charge_points_csv",
+    check="uploaded_total_equals_evses",
+)
+HISTORY_DAYS_SHOWN = 14
+
+
+def included_feeds(data_dir: DataDir, day: str) -> pd.DataFrame:
+    """The day's feed status (`uk_ocpi_feeds`): which feeds the snapshot holds."""
+    return read_parquet(data_dir.table_path(FEEDS, day))
+
+
+def cleaned(feeds: list[Feed], data_dir: DataDir, day: str) -> transforms.Cleaned:
+    """Every feed whose snapshot of `day` is complete, cleaned; locations streamed page by page."""
+    stored = [(feed, feed_zone(data_dir, feed).snapshot(day)) for feed in feeds]
+    return transforms.clean_feeds(
+        transforms.FeedLocations(feed.operator, feed.name, read_locations(snapshot))
+        for feed, snapshot in stored
+        if snapshot.complete
+    )
+
+
+def feeds_metadata(status: pd.DataFrame) -> dict[str, MetadataValue]:
+    """What every output of the day says about its sources: the feeds included and the feeds missing."""
+    return {
+        "feeds_included": MetadataValue.json(status.loc[status["included"], "operator"].tolist()),
+        "feeds_missing": MetadataValue.json(status.loc[~status["included"], "operator"].tolist()),
+    }
+
+
+def build_assets(feeds: list[Feed], *, upload: bool) -> list[AssetsDefinition]:
+    """The derived assets over `feeds`; the CSV upload only when there is a bucket."""
+
+    def out(model: type[pandera.DataFrameModel], layer: Layer, description: str) -> AssetOut:
+        return AssetOut(
+            dagster_type=frame_type(model), kinds={"parquet"}, tags=tags(NAME, layer), description=description
+        )
+
+    @snapshot_multi_asset(
+        source=NAME,
+        name=f"{NAME}_clean",
+        deps=[FEEDS],
+        outs={
+            "uk_ocpi_locations": out(Locations, "clean", "One row per published location of every feed."),
+            "uk_ocpi_evses": out(
+                Evses, "clean", "One row per EVSE (operator + uid, or evse_id), not REMOVED."
+            ),
+            "uk_ocpi_connectors": out(
+                Connectors, "clean", "One row per connector of those EVSEs, power in W."
+            ),
+            "uk_ocpi_rejects": out(Rejects, "clean", "Values that could not be read: where, why, the value."),
+            "uk_ocpi_conformance": out(
+                FeedConformance, "aggregate", "Per feed: how it departs from OCPI 2.2.1."
+            ),
+        },
+    )
+    def uk_ocpi_clean(context: AssetExecutionContext, data_dir: DataDir) -> Iterator[Output[pd.DataFrame]]:
+        """The day's feeds cleaned exactly as the README says, plus each feed's conformance report."""
+        day = context.partition_key
+        status = included_feeds(data_dir, day)
+        result = cleaned(feeds, data_dir, day)
+        sources = feeds_metadata(status)
+        conformance = result.conformance.merge(
+            status[["operator", "wire_style", "pages", "records", "http_requests", "http_retries"]],
+            on="operator",
+            how="left",
+        )
+        if len(result.rejects):
+            context.log.warning(f"{len(result.rejects)} values from the feeds could not be read; first: "
+                                f"{result.rejects.iloc[0].to_dict()}")  # fmt: skip
+        for name, frame in (
+            ("uk_ocpi_locations", result.locations),
+            ("uk_ocpi_evses", result.evses),
+            ("uk_ocpi_connectors", result.connectors),
+            ("uk_ocpi_rejects", result.rejects),
+        ):
+            yield Output(frame, output_name=name, metadata={**table_metadata(frame), **sources})
+        yield Output(
+            conformance,
+            output_name="uk_ocpi_conformance",
+            metadata={
+                "dagster/row_count": len(conformance),
+                "summary": MetadataValue.md(transforms.conformance_markdown(conformance)),
+                **sources,
+            },
+        )
+
+    @snapshot_asset(
+        source=NAME, layer="aggregate", dagster_type=frame_type(StatusByOperator), kinds={"parquet"}
+    )
+    def uk_ocpi_status_by_operator(uk_ocpi_evses: pd.DataFrame) -> Output[pd.DataFrame]:
+        """EVSEs per operator and status on the day."""
+        counts = transforms.status_by_operator(uk_ocpi_evses)
+        return Output(counts, metadata=table_metadata(counts))
+
+    @snapshot_asset(
+        source=NAME,
+        layer="aggregate",
+        deps=["uk_ocpi_status_by_operator"],
+        dagster_type=frame_type(OutOfOrderHistory),
+        kinds={"parquet"},
+    )
+    def uk_ocpi_out_of_order_history(
+        context: AssetExecutionContext, data_dir: DataDir
+    ) -> Output[pd.DataFrame]:
+        """Per stored day and operator: EVSEs, how many were OUTOFORDER or INOPERATIVE, and the share;
+        metadata compares each operator's share with the snapshot 7 days before."""
+        day = context.partition_key
+        days = sorted({d for feed in feeds for d in feed_zone(data_dir, feed).days(up_to=day)})
+        history = transforms.out_of_order_history({d: _status_of(feeds, data_dir, d) for d in days})
+        baseline = week_before(day)
+        weekly = transforms.out_of_order_week_over_week(history, day=day, week_before=baseline)
+        return Output(
+            history,
+            metadata={
+                "dagster/row_count": len(history),
+                "days": len(days),
+                "week_over_week": MetadataValue.md(
+                    weekly.to_markdown(index=False)
+                    if baseline in days
+                    else f"_No snapshot stored for {baseline}._"
+                ),
+            },
+        )
+
+    assets: list[AssetsDefinition] = [uk_ocpi_clean, uk_ocpi_status_by_operator, uk_ocpi_out_of_order_history]
+    if upload:
+        assets.append(_csv_asset())
+    return assets
+
+
+def _status_of(feeds: list[Feed], data_dir: DataDir, day: str) -> pd.DataFrame:
+    """A stored day's EVSE status per operator: its table, else derived from its raw snapshots (the same
+    numbers, so the history never depends on the order a backfill's runs finish in)."""
+    table = data_dir.table_path("uk_ocpi_status_by_operator", day)
+    if table.exists():
+        return read_parquet(table)
+    return transforms.status_by_operator(cleaned(feeds, data_dir, day).evses)
+
+
+def _csv_asset():
+    @snapshot_asset(
+        source=NAME,
+        layer="report",
+        deps=["uk_ocpi_evses"],
+        kinds={"s3", "csv"},
+        check_specs=[
+            AssetCheckSpec(
+                CSV.check,
+                asset=CSV.asset,
+                description="Reads both uploaded objects back; their Count column must sum to the EVSEs.",
+            )
+        ],
+    )
+    def uk_ocpi_charge_points_csv(
+        context: AssetExecutionContext, data_dir: DataDir, s3_bucket: S3Bucket
+    ) -> Iterator[MaterializeResult | AssetCheckResult]:
+        """`charge_points_UK.csv`: EVSEs per operator, parking type, connectors, max power, postcode and
+        month updated, uploaded next to `charger_models_UK.csv` (latest and dated keys)."""
+        day = context.partition_key
+        evses = read_parquet(data_dir.table_path("uk_ocpi_evses", day))
+        counts = pa.Table.from_pandas(transforms.charge_point_counts(evses), preserve_index=False)
+        for item in upload_counts_csv(
+            CSV,
+            iter(counts.to_batches(max_chunksize=65_536)),
+            day=day,
+            copy=data_dir.report_path(CSV.stem, day, ".csv"),
+            s3_bucket=s3_bucket,
+            expected_total=len(evses),
+        ):
+            if isinstance(item, MaterializeResult):
+                item = MaterializeResult(
+                    metadata={**(item.metadata or {}), **feeds_metadata(included_feeds(data_dir, day))}
+                )
+            yield item
+
+    return uk_ocpi_charge_points_csv

@@ -1,0 +1,270 @@
+"""The feeds' raw layer: one asset per feed, generated from the feed list, plus the day's feed status.
+
+Why one asset per feed, all produced by one multi-asset step: the UI shows each feed on its own page
+(its last successful fetch is its latest materialisation: pages, records, requests, retries; its
+`fetched` check carries the error of a failed fetch), re-fetching one feed is materialising one
+asset (the step fetches only the selected feeds, so a feed allowing 30 requests an hour is not asked
+again because another one failed), and one step lets the feeds be fetched concurrently. A feed that
+fails is not materialised, is named in the run's log, fails its non-blocking check, and is listed as
+missing by `uk_ocpi_feeds`, the status table every derived asset depends on, so the run still writes
+today's outputs from every other feed. (A static operator partition dimension would not fit the one
+daily partitioning every source shares, and `--partition DAY` could no longer select a day.)
+"""
+
+import io
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+import pandera.pandas as pa
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    MaterializeResult,
+    MetadataValue,
+)
+from pandera.typing import Series
+
+from pipeline.orchestration.partitions import REUSED, SnapshotUnavailable, must_fetch
+from pipeline.resources.lake import location, put_bytes
+from pipeline.resources.raw_zone import RawZone
+from pipeline.resources.storage import DataDir
+from pipeline.sources.contract import column_schema
+from pipeline.sources.declare import snapshot_multi_asset, tags
+from pipeline.sources.uk_ocpi import NAME
+from pipeline.sources.uk_ocpi.client import FeedFetch, OcpiFeeds
+from pipeline.sources.uk_ocpi.feeds import Feed
+
+
+class FeedStatus(pa.DataFrameModel):
+    """One row per feed of the list: whether the day's snapshot holds it, and how its fetch went."""
+
+    operator: Series[str] = pa.Field(description="The feed's slug.")
+    name: Series[str] = pa.Field(description="The operator's name in outputs.")
+    url: Series[str] = pa.Field(description="The feed's Locations endpoint.")
+    included: Series[bool] = pa.Field(description="The day's snapshot of this feed is complete and used.")
+    status: Series[str] = pa.Field(
+        isin=["fetched", "reused", "failed", "stored earlier", "not fetched"],
+        description="fetched now; reused (a past day's stored snapshot); failed; stored earlier (by an "
+        "earlier run of the day); not fetched.",
+    )
+    last_success: Series[str] = pa.Field(
+        description="The latest day, up to this one, with a complete snapshot."
+    )
+    wire_style: Series[str] = pa.Field(description="How the feed wraps its locations (see raw.py).")
+    pages: Series[int] = pa.Field(ge=0, description="Pages stored, the empty one that ends paging included.")
+    records: Series[int] = pa.Field(ge=0, description="Locations in the stored pages.")
+    http_requests: Series[int] = pa.Field(ge=0, description="Requests the fetch made, retries included.")
+    http_retries: Series[int] = pa.Field(ge=0, description="Requests that were retried.")
+    error: Series[str] = pa.Field(description="Why the fetch failed; '' when it did not.")
+
+    class Config:
+        strict = True
+        ordered = True
+
+
+FEEDS = "uk_ocpi_feeds"
+FETCHED = "fetched"
+ALL_INCLUDED = "every_feed_included"
+
+
+def feed_key(feed: Feed) -> AssetKey:
+    return AssetKey(f"{NAME}_{feed.operator}_locations")
+
+
+def feed_zone(data_dir: DataDir, feed: Feed) -> RawZone:
+    return data_dir.raw(f"{NAME}/{feed.operator}")
+
+
+@dataclass
+class Outcome:
+    """One feed on one day: fetched now, reused (a past day), or failed with an error."""
+
+    feed: Feed
+    fetch: FeedFetch | None = None
+    reused: bool = False
+    error: str = ""
+
+
+def build_fetch_asset(feeds: list[Feed]) -> AssetsDefinition:
+    """The multi-asset that reads the selected feeds concurrently and records the day's feed status."""
+    specs = [
+        AssetSpec(
+            feed_key(feed),
+            tags=tags(NAME, "raw"),
+            kinds={"api", "json"},
+            skippable=True,
+            description=f"{feed.name}'s OCPI Locations feed ({feed.url}): every page exactly as returned.",
+            metadata={"operator": feed.operator, "url": MetadataValue.url(feed.url)},
+        )
+        for feed in feeds
+    ]
+    specs.append(
+        AssetSpec(
+            FEEDS,
+            tags=tags(NAME, "raw"),
+            kinds={"parquet"},
+            description="Which feeds today's snapshot holds: per feed its status, last success, pages, "
+            "records, requests, retries and error. Every derived uk_ocpi asset reads the feeds it lists.",
+            metadata={"dagster/column_schema": column_schema(FeedStatus)},
+        )
+    )
+    checks = [
+        AssetCheckSpec(FETCHED, asset=feed_key(feed), description="Today's fetch of this feed succeeded.")
+        for feed in feeds
+    ]
+    checks.append(
+        AssetCheckSpec(
+            ALL_INCLUDED, asset=FEEDS, description="Every feed of the list is in the day's snapshot."
+        )
+    )
+
+    @snapshot_multi_asset(
+        source=NAME, name=f"{NAME}_fetch", specs=specs, check_specs=checks, can_subset=True, pool=NAME
+    )
+    def uk_ocpi_fetch(
+        context: AssetExecutionContext, uk_ocpi: OcpiFeeds, data_dir: DataDir
+    ) -> Iterator[MaterializeResult | AssetCheckResult]:
+        day = context.partition_key
+        selected = [feed for feed in feeds if feed_key(feed) in context.selected_asset_keys]
+        with ThreadPoolExecutor(max_workers=uk_ocpi.max_concurrency, thread_name_prefix="ocpi-feed") as pool:
+            outcomes = list(pool.map(lambda feed: _read(feed, day, uk_ocpi, data_dir), selected))
+        for outcome in outcomes:
+            yield from _report(context, outcome, data_dir, day)
+        if AssetKey(FEEDS) in context.selected_asset_keys:
+            yield from _status(context, feeds, {o.feed.operator: o for o in outcomes}, data_dir, day)
+
+    return uk_ocpi_fetch
+
+
+def _read(feed: Feed, day: str, uk_ocpi: OcpiFeeds, data_dir: DataDir) -> Outcome:
+    """Fetch one feed into its raw zone; never raises, so one feed down never stops the others."""
+    zone = feed_zone(data_dir, feed)
+    try:
+        if not must_fetch(day, stored=zone.snapshot(day).complete, source=f"OCPI feed {feed.operator}"):
+            return Outcome(feed, reused=True)
+        with zone.writing(day) as writer:
+            fetch = uk_ocpi.fetch(feed, writer)
+            writer.notes.update(fetch.notes())
+        return Outcome(feed, fetch=fetch)
+    except SnapshotUnavailable as exc:
+        return Outcome(feed, error=str(exc))
+    except Exception as exc:  # one feed's failure, whatever it is, is that feed's alone
+        return Outcome(feed, error=f"{type(exc).__name__}: {exc}")
+
+
+def _report(
+    context: AssetExecutionContext, outcome: Outcome, data_dir: DataDir, day: str
+) -> Iterator[MaterializeResult | AssetCheckResult]:
+    feed, key = outcome.feed, feed_key(outcome.feed)
+    if outcome.error:
+        context.log.error(
+            f"Feed {feed.operator} ({feed.name}) failed and is left out of {day}: {outcome.error}"
+        )
+        yield AssetCheckResult(
+            asset_key=key, check_name=FETCHED, passed=False, severity=AssetCheckSeverity.WARN,
+            description=outcome.error[:2000],
+        )  # fmt: skip
+        return
+    snapshot = feed_zone(data_dir, feed).snapshot(day)
+    notes = snapshot.notes
+    metadata: dict[str, MetadataValue | int | str | bool] = {
+        "pages": int(notes.get("pages", len(snapshot.names))),
+        "records": int(notes.get("records", 0)),
+        "wire_style": str(notes.get("wire_style", "")),
+        "bytes": snapshot.size,
+        "path": location(snapshot.folder),
+    }
+    if outcome.reused:
+        metadata[REUSED] = True
+    else:
+        metadata.update(
+            http_requests=int(notes.get("http_requests", 0)), http_retries=int(notes.get("http_retries", 0))
+        )
+        context.log.info(f"Feed {feed.operator}: {metadata['pages']} pages, {metadata['records']} locations")
+    yield MaterializeResult(asset_key=key, metadata=metadata)
+    yield AssetCheckResult(
+        asset_key=key, check_name=FETCHED, passed=True, metadata={"records": metadata["records"]}
+    )
+
+
+def feed_status(feeds: list[Feed], outcomes: dict[str, Outcome], data_dir: DataDir, day: str) -> pd.DataFrame:
+    """One row per feed of the list: is it in the day's snapshot, and what did its fetch say."""
+    rows = []
+    for feed in feeds:
+        zone = feed_zone(data_dir, feed)
+        snapshot = zone.snapshot(day)
+        outcome = outcomes.get(feed.operator)
+        included = snapshot.complete
+        notes = snapshot.notes if included else {}
+        days = zone.days(up_to=day)
+        if outcome is not None and outcome.error:
+            status = "failed"
+        elif outcome is not None:
+            status = "reused" if outcome.reused else "fetched"
+        else:
+            status = "stored earlier" if included else "not fetched"
+        rows.append(
+            {
+                "operator": feed.operator,
+                "name": feed.name,
+                "url": feed.url,
+                "included": included,
+                "status": status,
+                "last_success": days[-1] if days else "",
+                "wire_style": str(notes.get("wire_style", "")),
+                "pages": int(notes.get("pages", 0)),
+                "records": int(notes.get("records", 0)),
+                "http_requests": int(notes.get("http_requests", 0)),
+                "http_retries": int(notes.get("http_retries", 0)),
+                "error": outcome.error if outcome is not None else "",
+            }
+        )
+    return FeedStatus.validate(pd.DataFrame(rows, columns=list(FeedStatus.to_schema().columns)))
+
+
+def _status(
+    context: AssetExecutionContext,
+    feeds: list[Feed],
+    outcomes: dict[str, Outcome],
+    data_dir: DataDir,
+    day: str,
+) -> Iterator[MaterializeResult | AssetCheckResult]:
+    status = feed_status(feeds, outcomes, data_dir, day)
+    buffer = io.BytesIO()
+    status.to_parquet(buffer, index=False)
+    put_bytes(data_dir.table_path(FEEDS, day), buffer.getvalue())
+    included = status.loc[status["included"], "operator"].tolist()
+    missing = status.loc[~status["included"], "operator"].tolist()
+    shown = status.drop(columns=["url"]).to_markdown(index=False)
+    yield MaterializeResult(
+        asset_key=FEEDS,
+        metadata={
+            "dagster/row_count": len(status),
+            "feeds_included": MetadataValue.json(included),
+            "feeds_missing": MetadataValue.json(missing),
+            "feeds": MetadataValue.md(shown),
+            "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
+    missing_rows = status.loc[~status["included"]]
+    errors = {
+        str(op): str(error or state)
+        for op, error, state in missing_rows[["operator", "error", "status"]].itertuples(index=False)
+    }
+    yield AssetCheckResult(
+        asset_key=FEEDS,
+        check_name=ALL_INCLUDED,
+        passed=not missing,
+        severity=AssetCheckSeverity.WARN,
+        description=f"{len(included)} of {len(status)} feeds are in the snapshot of {day}."
+        + (f" Missing: {', '.join(missing)}." if missing else ""),
+        metadata={"missing": MetadataValue.json(errors)},
+    )

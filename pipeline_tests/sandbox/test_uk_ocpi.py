@@ -1,0 +1,374 @@
+"""The fake UK OCPI operators answer in exactly their style's wire shape, enforce token, interval and failure
+as declared, list themselves in the feed list, and serve locations carrying every dirty case exactly."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+
+from pipeline.sandbox import Sandbox
+from pipeline.sandbox.faults import Fault
+from pipeline.sandbox.uk_ocpi import (
+    CASE_POWER_W,
+    CASES,
+    DEFAULT_FEEDS,
+    LOCATIONS_PATH,
+    OCPI_TOKEN,
+    FeedSpec,
+    OcpiOperatorServer,
+    OcpiSandbox,
+    location_cases,
+    make_locations,
+    make_tariffs,
+)
+
+ENVELOPE = {"data", "status_code", "status_message", "timestamp"}
+STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+VALID_STATUSES = {"AVAILABLE", "BLOCKED", "CHARGING", "INOPERATIVE", "OUTOFORDER", "PLANNED", "REMOVED"}
+VALID_STATUSES |= {"RESERVED", "UNKNOWN"}
+LOWERED = VALID_STATUSES - {"REMOVED"}  # "removed" is its own case
+PHASES = {"AC_1_PHASE": 1, "AC_2_PHASE": 2, "AC_2_PHASE_SPLIT": 2, "AC_3_PHASE": 3, "DC": 1}
+
+
+@pytest.fixture(scope="module")
+def locations() -> list[dict]:
+    return make_locations("sandbox_link", 45, seed=23)
+
+
+@pytest.fixture
+def start(locations: list[dict]) -> Iterator[Callable[..., OcpiOperatorServer]]:
+    """``start(**kwargs)`` starts an operator over the 45 ``sandbox_link`` locations; all stop at teardown."""
+    started: list[OcpiOperatorServer] = []
+
+    def run(**kwargs: Any) -> OcpiOperatorServer:
+        server = OcpiOperatorServer(kwargs.pop("locations", locations), **kwargs).start()
+        started.append(server)
+        return server
+
+    yield run
+    for server in started:
+        server.stop()
+
+
+def _get(url: str, **kwargs: Any) -> requests.Response:
+    return requests.get(url, timeout=5, **kwargs)
+
+
+def test_ocpi_link_pages_by_offset_and_limit_with_a_followable_link(start, locations):
+    server = start(style="ocpi_link", page_size=10)
+    assert server.url == f"{server.base_url}{LOCATIONS_PATH}"
+    response, pages, collected = _get(server.url), 0, []
+    while True:
+        pages += 1
+        body = response.json()
+        assert response.status_code == 200 and set(body) == ENVELOPE
+        assert (body["status_code"], body["status_message"]) == (1000, "Success")
+        assert STAMP.fullmatch(body["timestamp"])
+        assert (response.headers["X-Total-Count"], response.headers["X-Limit"]) == ("45", "10")
+        collected += body["data"]
+        if "Link" not in response.headers:
+            break
+        expected = f'<{server.url}?offset={len(collected)}&limit=10>; rel="next"'
+        assert response.headers["Link"] == expected
+        response = _get(response.links["next"]["url"])
+    assert (pages, collected) == (5, locations)
+    assert [path for path, _ in server.requests] == [LOCATIONS_PATH] + [
+        f"{LOCATIONS_PATH}?offset={offset}&limit=10" for offset in (10, 20, 30, 40)
+    ]
+
+
+def test_ocpi_link_never_serves_more_than_its_page_and_keeps_filters(start, locations):
+    server = start(style="ocpi_link", page_size=10)
+    response = _get(server.url, params={"date_from": "2025-01-01T00:00:00Z", "limit": 1000})
+    assert response.json()["data"] == locations[:10]
+    assert response.headers["X-Limit"] == "10"
+    next_url = response.links["next"]["url"]
+    assert next_url == f"{server.url}?date_from=2025-01-01T00%3A00%3A00Z&offset=10&limit=10"
+    small = _get(server.url, params={"offset": 40, "limit": 3})
+    assert small.json()["data"] == locations[40:43]
+    assert small.headers["Link"] == f'<{server.url}?offset=43&limit=3>; rel="next"'
+    last = _get(server.url, params={"offset": 43, "limit": 3})
+    assert last.json()["data"] == locations[43:] and "Link" not in last.headers
+    beyond = _get(server.url, params={"offset": 100})
+    assert beyond.json()["data"] == [] and "Link" not in beyond.headers
+    bad = _get(server.url, params={"offset": "x"})
+    assert bad.status_code == 400 and bad.json()["status_code"] == 2001
+
+
+def test_ocpi_total_count_serves_fewer_than_asked_without_link(start, locations):
+    server = start(style="ocpi_total_count", page_size=7)
+    collected: list[dict] = []
+    while True:
+        response = _get(server.url, params={"offset": len(collected), "limit": 100})
+        assert set(response.json()) == ENVELOPE
+        assert response.headers["X-Total-Count"] == "45"
+        assert response.headers["X-Limit"] == "0"
+        assert "Link" not in response.headers
+        data = response.json()["data"]
+        assert len(data) == min(7, 45 - len(collected))
+        collected += data
+        if len(collected) >= int(response.headers["X-Total-Count"]):
+            break
+    assert collected == locations
+    assert len(server.requests) == 7
+
+
+def test_unpaged_styles_serve_everything_in_one_document(start, locations):
+    keyed = _get(start(style="locations_key").url, params={"offset": 5, "limit": 2})
+    assert keyed.json() == {"locations": locations}
+    assert not {"Link", "X-Total-Count", "X-Limit"} & set(keyed.headers)
+    tariffs = make_tariffs("sandbox_link")
+    document = _get(start(style="data_document", tariffs=tariffs).url).json()
+    assert set(document) == ENVELOPE and document["status_code"] == 1000
+    assert document["data"] == {"locations": locations, "tariffs": tariffs}
+    assert [t["id"] for t in tariffs] == ["SLI-T1", "SLI-T2", "SLI-T3"]
+    assert _get(start(style="bare_array").url).json() == locations
+
+
+def test_token_is_required_exactly(start):
+    server = start(style="ocpi_link", token=OCPI_TOKEN)
+    for headers in ({}, {"Authorization": f"Bearer {OCPI_TOKEN}"}, {"Authorization": "Token wrong"}):
+        response = _get(server.url, headers=headers)
+        assert response.status_code == 401
+        body = response.json()
+        assert set(body) == {"status_code", "status_message", "timestamp"} and body["status_code"] == 2000
+    response = _get(server.url, headers={"Authorization": f"Token {OCPI_TOKEN}"})
+    assert response.status_code == 200 and len(response.json()["data"]) == 20
+    assert [status for _, status in server.requests] == [401, 401, 401, 200]
+
+
+def test_burst_gets_403_and_a_polite_client_passes(start):
+    server = start(style="ocpi_link", min_interval_s=0.3)
+    assert _get(server.url).status_code == 200
+    too_soon = _get(server.url)
+    assert too_soon.status_code == 403 and too_soon.headers["Content-Type"].startswith("text/html")
+    time.sleep(0.3)
+    assert _get(server.url).status_code == 200
+    assert [status for _, status in server.requests] == [200, 403, 200]
+
+
+def test_always_fail_and_status_code_envelopes(start):
+    failing = start(always_fail=True)
+    for _ in range(2):
+        response = _get(failing.url)
+        assert response.status_code == 500 and response.json()["status_code"] == 3000
+    rejected = _get(start(status_code=2001).url)
+    assert rejected.status_code == 200
+    body = rejected.json()
+    assert set(body) == {"status_code", "status_message", "timestamp"}
+    assert (body["status_code"], body["status_message"]) == (2001, "Invalid or missing parameters")
+    assert _get(f"{failing.base_url}/ocpi/2.2.1/tariffs").status_code == 404
+
+
+def test_faults_by_page_and_by_request(start, locations):
+    server = start(page_size=10, faults={1: [Fault("truncated_body"), Fault("repeat_previous_page")]})
+    first = _get(server.url)
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        _get(first.links["next"]["url"])
+    assert _get(first.links["next"]["url"]).content == first.content
+    assert _get(first.links["next"]["url"]).json()["data"] == locations[10:20]
+    by_request = start(
+        style="bare_array", fault_key="request", faults={2: [Fault("status_503", retry_after="1")]}
+    )
+    statuses = [_get(by_request.url).status_code for _ in range(3)]
+    assert statuses == [200, 503, 200]
+    broken = start(style="data_document", faults={0: [Fault("content_not_list")]})
+    assert _get(broken.url).json()["data"]["locations"] == {"oops": 1}
+
+
+def _connectors(locations: list[dict]) -> list[dict]:
+    return [c for location in locations for evse in location["evses"] for c in evse["connectors"]]
+
+
+def _watts(connector: dict) -> int:
+    """The oracle: max_electric_power when given and positive, else V x A x phases."""
+    given = int(connector.get("max_electric_power") or 0)
+    phases = PHASES[connector["power_type"]]
+    return given or int(connector["max_voltage"]) * int(connector["max_amperage"]) * phases
+
+
+def _dirty_counts(locations: list[dict]) -> dict[str, int]:
+    evses = [evse for location in locations for evse in location["evses"]]
+    statuses = Counter(evse["status"] for evse in evses)
+    connectors = _connectors(locations)
+    coordinates = [location["coordinates"] for location in locations if "coordinates" in location]
+    postcodes = Counter(location.get("postal_code") for location in locations)
+    watts = Counter(_watts(c) for c in connectors)
+    return {
+        "no_id": sum("id" not in location for location in locations),
+        "no_publish": sum("publish" not in location for location in locations),
+        "publish_false": sum(location.get("publish") is False for location in locations),
+        "lower_status": sum(n for s, n in statuses.items() if s.islower() and s.upper() in LOWERED),
+        "WORKING": statuses["WORKING"],
+        "REMOVED": statuses["REMOVED"],
+        "removed": statuses["removed"],
+        "no_power": sum("max_electric_power" not in c for c in connectors),
+        "zero_power": sum(c.get("max_electric_power") == 0 for c in connectors),
+        "string_numbers": sum(isinstance(c["max_voltage"], str) for c in connectors),
+        "evse_id_only": sum("uid" not in e and "evse_id" in e for e in evses),
+        "evse_no_ids": sum("uid" not in e and "evse_id" not in e for e in evses),
+        "no_coordinates": len(locations) - len(coordinates),
+        "swapped": sum(abs(float(c["latitude"])) < 10 and float(c["longitude"]) > 45 for c in coordinates),
+        "unsigned_longitude": sum(
+            float(c["latitude"]) > 45 and float(c["longitude"]) > 0.3 for c in coordinates
+        ),
+        "spaced_postcode": postcodes[" tw6  2rq "],
+        "unspaced_postcode": postcodes["tw62rq"],
+        "no_postcode": postcodes[None],
+        **{f"{w}_W": watts[w] for w in (7400, 22000, 22080, 150000)},
+    }
+
+
+EXPECTED_DIRTY = {
+    **dict.fromkeys(["no_id", "no_publish", "publish_false", "WORKING", "REMOVED", "removed"], 1),
+    **dict.fromkeys(["zero_power", "evse_id_only", "evse_no_ids", "no_coordinates", "swapped"], 1),
+    **dict.fromkeys(["unsigned_longitude", "spaced_postcode", "unspaced_postcode", "no_postcode"], 1),
+    **{"lower_status": 2, "no_power": 5, "string_numbers": 2},
+    **{"7400_W": 1, "22000_W": 1, "22080_W": 2, "150000_W": 2},  # 22080 and 150000 also derived once
+}
+
+
+def test_every_default_operator_carries_every_dirty_case_exactly():
+    sandbox = OcpiSandbox()
+    assert list(sandbox.locations) == [spec.operator for spec in DEFAULT_FEEDS]
+    for operator, locations in sandbox.locations.items():
+        assert len(locations) >= sum(CASES.values())
+        assert _dirty_counts(locations) == EXPECTED_DIRTY, operator
+
+
+def test_power_cases_cover_every_power_type_and_the_boundary_powers(locations):
+    cases = location_cases("sandbox_link", 45, seed=23)
+    assert Counter(cases.values()) == CASES
+    derived = {}
+    for index, case in cases.items():
+        connector = locations[index]["evses"][0]["connectors"][0]
+        if case in CASE_POWER_W:
+            assert _watts(connector) == CASE_POWER_W[case]
+        if "max_electric_power" not in connector:
+            derived[connector["power_type"]] = _watts(connector)
+    assert derived == {
+        "AC_3_PHASE": 22080,
+        "AC_2_PHASE": 14720,
+        "AC_2_PHASE_SPLIT": 9600,
+        "AC_1_PHASE": 3680,
+        "DC": 150000,
+    }
+    unsigned = locations[next(i for i, c in cases.items() if c == "longitude_unsigned")]
+    assert not unsigned["coordinates"]["longitude"].startswith("-")
+
+
+def test_clean_records_follow_ocpi_2_2_1(locations):
+    cases = location_cases("sandbox_link", 45, seed=23)
+    clean = [location for index, location in enumerate(locations) if index not in cases]
+    assert len(clean) == 45 - sum(CASES.values())
+    ids = [location["id"] for location in locations if "id" in location]
+    assert len(set(ids)) == len(ids) == 44
+    for location in clean:
+        assert (location["country_code"], location["party_id"], location["country"]) == ("GB", "SLI", "GBR")
+        assert location["publish"] is True and location["time_zone"] == "Europe/London"
+        assert STAMP.fullmatch(location["last_updated"])
+        latitude, longitude = location["coordinates"]["latitude"], location["coordinates"]["longitude"]
+        assert re.fullmatch(r"-?\d{1,2}\.\d{6}", latitude) and re.fullmatch(r"-?\d{1,3}\.\d{6}", longitude)
+        assert 49.9 < float(latitude) < 60.9 and -8.7 < float(longitude) < 1.8
+        assert re.fullmatch(r"[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}", location["postal_code"])
+        for evse in location["evses"]:
+            assert re.fullmatch(r"GB\*SLI\*E\d{5}\*\d", evse["evse_id"]) and evse["uid"]
+            assert evse["status"] in VALID_STATUSES - {"REMOVED"}
+            assert evse["last_updated"] <= location["last_updated"]
+            for connector in evse["connectors"]:
+                assert connector["power_type"] in PHASES and connector["format"] in ("SOCKET", "CABLE")
+                assert (
+                    isinstance(connector["max_electric_power"], int) and connector["max_electric_power"] > 0
+                )
+                assert connector["max_electric_power"] not in (7400, 22000, 22080, 150000)
+
+
+def test_same_seed_same_data_other_seed_or_operator_other_data(locations):
+    assert make_locations("sandbox_link", 45, seed=23) == locations
+    assert make_locations("sandbox_link", 45, seed=24) != locations
+    assert make_locations("sandbox_other", 45, seed=23) != locations
+    assert [len(make_locations("x", n, seed=1)) for n in (0, 1, 10)] == [0, 1, 10]
+
+
+def test_feed_list_names_every_operator_with_its_declared_needs():
+    with OcpiSandbox() as sandbox:
+        path = sandbox.feeds_path
+        text = path.read_text(encoding="utf-8")
+        assert "\nfeeds:\n  - operator: sandbox_link\n    name: Sandbox Link Ltd\n    url: http://" in text
+        servers = sandbox.servers
+        expected = [
+            {"operator": spec.operator, "name": spec.name, "url": servers[spec.operator].url}
+            for spec in DEFAULT_FEEDS
+        ]
+        expected[5]["token_env"] = "SANDBOX_OCPI_TOKEN"
+        expected[6]["min_interval_s"] = 0.3
+        assert yaml.safe_load(text) == {"feeds": expected}
+        assert all(
+            re.fullmatch(r"http://127\.0\.0\.1:\d+/ocpi/2\.2\.1/locations", f["url"]) for f in expected
+        )
+        assert sandbox.env() == {"UK_OCPI_FEEDS": str(path), "SANDBOX_OCPI_TOKEN": OCPI_TOKEN}
+        styles = {operator: server.style for operator, server in servers.items()}
+        assert styles["sandbox_down"] == "ocpi_link" and servers["sandbox_down"].always_fail
+        assert len(set(styles.values())) == 5
+    assert not path.exists() and not path.parent.exists()
+
+
+def test_a_polite_client_reads_every_default_feed_that_works():
+    with OcpiSandbox() as sandbox:
+        env = sandbox.env()
+        for feed in yaml.safe_load(Path(env["UK_OCPI_FEEDS"]).read_text())["feeds"]:
+            headers = {"Authorization": f"Token {env[feed['token_env']]}"} if "token_env" in feed else {}
+            url: str | None = feed["url"]
+            statuses = []
+            while url:
+                response = _get(url, headers=headers)
+                statuses.append(response.status_code)
+                url = response.links.get("next", {}).get("url")
+                time.sleep(feed.get("min_interval_s", 0))
+            assert statuses[0] == (500 if feed["operator"] == "sandbox_down" else 200), feed["operator"]
+            assert set(statuses) <= {200, 500}
+
+
+def test_custom_specs_start_many_cheap_operators():
+    specs = [
+        FeedSpec(f"bench_{n:02d}", f"Bench {n}", locations=30, page_size=3, latency_s=0.025) for n in range(3)
+    ]
+    specs.append(FeedSpec("given", "Given Ltd", "bare_array", locations=[{"id": "X"}], token="other"))
+    with OcpiSandbox(specs) as sandbox:
+        assert list(sandbox.servers) == ["bench_00", "bench_01", "bench_02", "given"]
+        assert {operator: len(rows) for operator, rows in sandbox.locations.items()}["bench_01"] == 30
+        assert sandbox.env()["SANDBOX_OCPI_TOKEN_GIVEN"] == "other"
+        feeds = yaml.safe_load(sandbox.feeds_path.read_text())["feeds"]
+        assert feeds[3]["token_env"] == "SANDBOX_OCPI_TOKEN_GIVEN"
+        started, url, pages = time.monotonic(), sandbox.servers["bench_00"].url, 0
+        while url:
+            response, pages = _get(url), pages + 1
+            url = response.links.get("next", {}).get("url")
+        assert pages == 10 and time.monotonic() - started >= 0.25
+    with pytest.raises(ValueError, match="unique"):
+        OcpiSandbox([FeedSpec("a", "A"), FeedSpec("a", "B")])
+    with pytest.raises(ValueError, match="slug"):
+        FeedSpec("Not A Slug", "X")
+    with pytest.raises(ValueError, match="style"):
+        FeedSpec("a", "A", style="xml")
+
+
+def test_sandbox_starts_the_ocpi_operators_with_the_rest():
+    with Sandbox(stations=5, devices=5) as sandbox:
+        env = sandbox.env()
+        assert env["UK_OCPI_FEEDS"] == str(sandbox.ocpi.feeds_path)
+        assert env["SANDBOX_OCPI_TOKEN"] == OCPI_TOKEN
+        feeds = yaml.safe_load(Path(env["UK_OCPI_FEEDS"]).read_text())["feeds"]
+        assert _get(feeds[0]["url"]).json()["data"] == sandbox.ocpi.locations["sandbox_link"][:10]
+    with Sandbox(stations=5, devices=5, ocpi=False) as sandbox:
+        assert not {"UK_OCPI_FEEDS", "SANDBOX_OCPI_TOKEN"} & set(sandbox.env())
+        with pytest.raises(RuntimeError, match="not running"):
+            _ = sandbox.ocpi

@@ -1,0 +1,132 @@
+"""The feed list: the bundled endpoints, the exact format, and errors that name the file, entry and key."""
+
+import textwrap
+
+import pytest
+
+from pipeline.sources.uk_ocpi.definitions import SOURCE
+from pipeline.sources.uk_ocpi.feeds import BUNDLED, Feed, FeedListError, feeds_file, load_feeds
+
+
+def write(tmp_path, text):
+    path = tmp_path / "feeds.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_the_bundled_list_names_the_publicly_documented_open_endpoints():
+    feeds = load_feeds(BUNDLED)
+    assert {feed.name: feed.url for feed in feeds} == {
+        "char.gy": "https://char.gy/open-ocpi/locations",
+        "GeniePoint": "https://opendata.geniepoint.co.uk/locations",
+        "MFG EV Power": "https://opendata.motorfuelgroup.net/locations",
+        "Mer UK": "https://uk.mer.eco/wp-json/ozev/v1/data",
+        "Clenergy EV": "https://api.clenergy.online/development/pcpr/locations",
+        "ChargePlace Scotland": "https://info.smartcharging.uk/public_feed/locations/2463",
+        "Evolt": "https://info.smartcharging.uk/public_feed/locations/3666",
+        "PoGo": "https://info.smartcharging.uk/public_feed/locations/4009",
+    }
+    assert all(feed.token_env is None and feed.min_interval_s >= 1 for feed in feeds)
+    text = BUNDLED.read_text()
+    assert "#    url: https://open-chargepoints.com/api/ocpi/cpo/2.2.1/locations" in text  # token-gated, off
+    assert "#    operator: gridserve" not in text and "#  - operator: gridserve" in text
+
+
+def test_the_exact_format_with_every_key(tmp_path):
+    path = write(
+        tmp_path,
+        """\
+        feeds:
+          - operator: chargy          # slug
+            name: char.gy
+            url: https://char.gy/open-ocpi/locations
+            token_env: CHARGY_TOKEN
+            min_interval_s: 2
+          - operator: mer_uk
+            name: Mer UK
+            url: http://127.0.0.1:9/data
+        """,
+    )
+    assert load_feeds(path) == [
+        Feed(
+            operator="chargy",
+            name="char.gy",
+            url="https://char.gy/open-ocpi/locations",
+            token_env="CHARGY_TOKEN",
+            min_interval_s=2,
+        ),
+        Feed(
+            operator="mer_uk", name="Mer UK", url="http://127.0.0.1:9/data", token_env=None, min_interval_s=0
+        ),
+    ]
+
+
+def test_the_list_in_use_is_the_named_file_else_the_bundled_one(tmp_path):
+    assert feeds_file({}) == BUNDLED
+    assert feeds_file({"UK_OCPI_FEEDS": "  "}) == BUNDLED
+    assert feeds_file({"UK_OCPI_FEEDS": str(tmp_path / "x.yaml")}) == tmp_path / "x.yaml"
+
+
+def test_an_empty_list_is_valid_and_turns_the_source_off(tmp_path):
+    path = write(tmp_path, "feeds: []\n")
+    assert load_feeds(path) == []
+    assert SOURCE.status({"UK_OCPI_FEEDS": str(path)}) == (
+        f"uk_ocpi: off, not configured (the feed list {path} names no feeds)"
+    )
+    assert SOURCE.status({}).startswith(f"uk_ocpi: on (8 feeds in {BUNDLED})")
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{name: X, url: 'https://x.test/l'}", "entry 2, key `operator`: missing."),
+        (
+            "{operator: Bad-Slug, name: X, url: 'https://x.test/l'}",
+            "entry 2 ('Bad-Slug'), key `operator`: String",
+        ),
+        ("{operator: x, name: X, url: 'ftp://x.test/l'}", "entry 2 ('x'), key `url`: String should match"),
+        (
+            "{operator: x, name: X, url: 'https://x.test/l', token_env: 'lower'}",
+            "entry 2 ('x'), key `token_env`",
+        ),
+        (
+            "{operator: x, name: X, url: 'https://x.test/l', min_interval_s: -1}",
+            "key `min_interval_s`: Input",
+        ),
+        (
+            "{operator: x, name: X, url: 'https://x.test/l', token: abc}",
+            "entry 2 ('x'), key `token`: unknown key",
+        ),
+        (
+            "{operator: a, name: X, url: 'https://x.test/l'}",
+            "entry 2, key `operator`: 'a' is already used by entry 1",
+        ),
+        ("just a string", "entry 2: expected a mapping, got 'just a string'."),
+    ],
+)
+def test_a_bad_entry_fails_naming_the_file_the_entry_and_the_key(tmp_path, entry, message):
+    path = write(tmp_path, f"feeds:\n  - {{operator: a, name: A, url: 'https://a.test/l'}}\n  - {entry}\n")
+    with pytest.raises(FeedListError) as error:
+        load_feeds(path)
+    assert str(error.value).startswith(f"The feed list {path}, ")
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("feeds: [\n", "does not parse as YAML"),
+        ("operators: []\n", "must be a mapping with a `feeds:` list"),
+        ("feeds: []\nextra: 1\n", r"unknown top-level keys \['extra'\]"),
+    ],
+)
+def test_a_list_that_does_not_parse_fails_naming_the_file(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(FeedListError, match=message) as error:
+        load_feeds(path)
+    assert str(path) in str(error.value)
+
+
+def test_a_missing_file_fails_naming_it_and_the_setting(tmp_path):
+    with pytest.raises(FeedListError, match=r"cannot be read \(UK_OCPI_FEEDS\)"):
+        load_feeds(tmp_path / "nowhere.yaml")
