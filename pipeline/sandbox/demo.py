@@ -10,17 +10,21 @@ instance in `.dagster_home` and prints where the outputs are. `make ui` starts t
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import os
 import subprocess  # nosec B404: runs the dagster CLI from this virtualenv, no shell
 import sys
 from pathlib import Path
-
-import boto3
+from typing import Any
 
 from pipeline.orchestration.partitions import today_key
+from pipeline.resources.lake import read_parquet
 from pipeline.resources.storage import DataDir
 from pipeline.sandbox import Sandbox
-from pipeline.sources.uk_registry.assets import CSV
+from pipeline.sources.csv_output import CountsCsv
+from pipeline.sources.uk_ocpi.assets import CSV as OCPI_CSV
+from pipeline.sources.uk_registry.assets import CSV as REGISTRY_CSV
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,7 +45,12 @@ def main(argv: list[str] | None = None) -> int:
             "DAGSTER_HOME": str(dagster_home),
         }
         devices = len(sandbox.registry["ChargeDevice"])
-        print(f"Sandbox up: {len(sandbox.stations)} stations, {devices} UK devices.", flush=True)
+        feeds = len(sandbox.ocpi.servers)
+        print(
+            f"Sandbox up: {len(sandbox.stations)} stations, {devices} UK registry devices, {feeds} OCPI "
+            "operator feeds (one of them always down).",
+            flush=True,
+        )
         if args.ui:
             return _dagster(["dev"], env)
         partition = today_key()
@@ -52,15 +61,18 @@ def main(argv: list[str] | None = None) -> int:
         if code != 0:
             print(f"\nThe materialisation failed (exit {code}); the run log is above.")
             return code
-        csv_head = _csv_head(sandbox.s3.endpoint_url, sandbox.s3.bucket, sandbox.env())
-        bucket = sandbox.s3.bucket
-    report = DataDir(path=str(data_dir)).report_path("econnect_stations", partition, ".xlsx")
+        lake = DataDir(path=str(data_dir))
+        client = sandbox.s3.client()
+        csvs = [
+            _csv_summary(client, sandbox.s3.bucket, spec, partition, lake)
+            for spec in (REGISTRY_CSV, OCPI_CSV)
+        ]
+    report = lake.report_path("econnect_stations", partition, ".xlsx")
     print(
         "\nDone.\n"
         f"  Excel report : {report}\n"
-        f"  S3 object    : s3://{bucket}/{CSV.file} (and s3://{bucket}/{partition}/{CSV.file});\n"
-        "                 the sandbox S3 stops with the demo, its first lines were:\n"
-        + "".join(f"                   {line}\n" for line in csv_head)
+        + "".join(csvs)
+        + _feeds_summary(lake, partition)
         + f"  Raw snapshots: {data_dir / 'raw'}\n"
         "  To see the run, the asset graph and lineage in the Dagster UI on this same instance:\n"
         "      make ui     (then open http://127.0.0.1:3000)"
@@ -77,16 +89,37 @@ def _dagster(arguments: list[str], env: dict[str, str]) -> int:
         return 0
 
 
-def _csv_head(endpoint: str, bucket: str, env: dict[str, str], lines: int = 4) -> list[str]:
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region_name=env["AWS_DEFAULT_REGION"],
+def _csv_summary(client: Any, bucket: str, spec: CountsCsv, partition: str, lake: DataDir) -> str:
+    """Where one uploaded CSV is, its first lines and how many rows it has (rows, not lines: a quoted
+    cell may hold a line break)."""
+    body = client.get_object(Bucket=bucket, Key=spec.file)["Body"].read().decode("utf-8")
+    rows = list(csv.reader(io.StringIO(body, newline="")))
+    head = body.splitlines()[:4]
+    return (
+        f"  {spec.file}: s3://{bucket}/{spec.file} and s3://{bucket}/{partition}/{spec.file}\n"
+        f"    local copy : {lake.report_path(spec.stem, partition, '.csv')}\n"
+        f"    {len(rows) - 1:,} rows; the sandbox S3 stops with the demo, its first lines were:\n"
+        + "".join(f"      {line}\n" for line in head)
     )
-    body = client.get_object(Bucket=bucket, Key=CSV.file)["Body"].read().decode("utf-8")
-    return [*body.splitlines()[:lines], f"... ({body.count(chr(10))} lines)"]
+
+
+def _feeds_summary(lake: DataDir, partition: str) -> str:
+    """The OCPI feeds: which made it into today's snapshot, and how each departs from OCPI 2.2.1."""
+    status = read_parquet(lake.table_path("uk_ocpi_feeds", partition))
+    conformance = read_parquet(lake.table_path("uk_ocpi_conformance", partition))
+    missing = status.loc[~status["included"], ["operator", "error"]]
+    shown = conformance[
+        ["operator", "wire_style", "pages", "locations", "evses", "unknown_statuses", "no_power_evses",
+         "outside_uk", "swapped_coordinates", "no_postcode"]
+    ]  # fmt: skip
+    lines = shown.to_string(index=False).splitlines()
+    included = int(status["included"].sum())
+    gone = [f"    missing: {op}: {str(error)[:150]}\n" for op, error in missing.itertuples(index=False)]
+    return (
+        f"  OCPI feeds   : {included} of {len(status)} in today's snapshot; conformance:\n"
+        + "".join(f"      {line}\n" for line in lines)
+        + "".join(gone)
+    )
 
 
 if __name__ == "__main__":
