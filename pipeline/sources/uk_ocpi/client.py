@@ -102,7 +102,7 @@ def _read_pages(
         )
         with target.open("rb") as stream:
             try:
-                info = check(inspect_page(stream))
+                info = check(inspect_page(stream, size=download.bytes))
             except ValueError as exc:
                 raise FeedError(f"Feed {feed.operator} ({redacted(url)}), page {number}: {exc}.") from None
         result.pages += 1

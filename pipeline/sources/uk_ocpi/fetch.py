@@ -12,6 +12,7 @@ daily partitioning every source shares, and `--partition DAY` could no longer se
 """
 
 import io
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -134,12 +135,17 @@ def build_fetch_asset(feeds: list[Feed]) -> AssetsDefinition:
     ) -> Iterator[MaterializeResult | AssetCheckResult]:
         day = context.partition_key
         selected = [feed for feed in feeds if feed_key(feed) in context.selected_asset_keys]
+        started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=uk_ocpi.max_concurrency, thread_name_prefix="ocpi-feed") as pool:
             outcomes = list(pool.map(lambda feed: _read(feed, day, uk_ocpi, data_dir), selected))
+        fetch_s = time.perf_counter() - started
+        context.log.info(
+            f"Read {len(selected)} feeds in {fetch_s:.2f} s ({uk_ocpi.max_concurrency} at a time)"
+        )
         for outcome in outcomes:
             yield from _report(context, outcome, data_dir, day)
         if AssetKey(FEEDS) in context.selected_asset_keys:
-            yield from _status(context, feeds, {o.feed.operator: o for o in outcomes}, data_dir, day)
+            yield from _status(context, feeds, {o.feed.operator: o for o in outcomes}, data_dir, day, fetch_s)
 
     return uk_ocpi_fetch
 
@@ -236,6 +242,7 @@ def _status(
     outcomes: dict[str, Outcome],
     data_dir: DataDir,
     day: str,
+    fetch_s: float,
 ) -> Iterator[MaterializeResult | AssetCheckResult]:
     status = feed_status(feeds, outcomes, data_dir, day)
     buffer = io.BytesIO()
@@ -251,6 +258,7 @@ def _status(
             "feeds_included": MetadataValue.json(included),
             "feeds_missing": MetadataValue.json(missing),
             "feeds": MetadataValue.md(shown),
+            "fetch_seconds": MetadataValue.float(round(fetch_s, 3)),
             "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     )

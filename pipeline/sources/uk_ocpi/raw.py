@@ -14,15 +14,18 @@ never configured per feed:
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
 import ijson
+from pydantic_core import from_json
 
 from pipeline.resources.raw_zone import RawSnapshot
 
 PREFIX = "page-"
+WHOLE_PAGE_BYTES = 32 << 20
 ITEMS = {
     "ocpi": "data.item",
     "data_document": "data.locations.item",
@@ -51,8 +54,45 @@ class PageInfo:
     digest: str  # of the items only: the envelope's timestamp changes on every answer
 
 
-def inspect_page(stream: IO[bytes]) -> PageInfo:
-    """One streaming pass over a page: its wire style, how many items, the OCPI status, a digest."""
+def inspect_page(stream: IO[bytes], *, size: int | None = None) -> PageInfo:
+    """A page's wire style, how many items, the OCPI status and a digest of the items.
+
+    A page of up to `WHOLE_PAGE_BYTES` is parsed at once by pydantic's Rust parser (a page of a paged
+    feed is small, and the Python-level event loop below costs more than the request); a larger one
+    (an unpaged feed of many MB) is read as a stream, never whole.
+    """
+    if size is not None and size <= WHOLE_PAGE_BYTES:
+        return _inspect_document(from_json(stream.read()))
+    return _inspect_stream(stream)
+
+
+def _inspect_document(document: object) -> PageInfo:
+    status_code, message, items = None, "", None
+    style: str | None = None
+    if isinstance(document, list):
+        style, items = "bare_array", document
+    elif isinstance(document, dict):
+        code = document.get("status_code")
+        status_code = int(code) if isinstance(code, int | float) and not isinstance(code, bool) else None
+        message = str(document.get("status_message") or "")
+        data = document.get("data")
+        if isinstance(data, list):
+            style, items = "ocpi", data
+        elif isinstance(data, dict) and isinstance(data.get("locations"), list):
+            style, items = "data_document", data["locations"]
+        elif isinstance(document.get("locations"), list) and "data" not in document:
+            style, items = "locations_key", document["locations"]
+    items = items or []
+    return PageInfo(style, len(items), status_code, message, _items_digest(items))
+
+
+def _items_digest(items: list) -> str:
+    """Of the items only (the envelope's timestamp changes on every answer): cheap, and equal for a page
+    served twice."""
+    return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _inspect_stream(stream: IO[bytes]) -> PageInfo:
     style: str | None = None
     items, status_code, message = 0, None, ""
     digest = hashlib.sha256()
