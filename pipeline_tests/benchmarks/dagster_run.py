@@ -50,6 +50,19 @@ class PipelineRun:
     measurement: Measurement
     data_dir: Path | None  # None when the lake was on S3
     steps: dict[str, float]
+    home: Path  # the run's Dagster instance, to read what the run recorded
+
+    def metadata(self, asset: str) -> dict[str, object]:
+        """The latest materialisation metadata of `asset` in this run's instance, as plain values."""
+        from dagster import AssetKey, DagsterInstance
+
+        instance = DagsterInstance.from_config(str(self.home))
+        try:
+            records = instance.fetch_materializations(AssetKey(asset), limit=1).records
+            event = records[0].asset_materialization if records else None
+            return {k: v.value for k, v in event.metadata.items()} if event else {}
+        finally:
+            instance.dispose()
 
 
 def materialize(
@@ -77,7 +90,7 @@ def materialize(
         *("--select", selection, "--partition", partition),
     ]
     measurement = run_measured(argv, env=env, cwd=REPO, log=workdir / "dagster.log", timeout_s=RUN_TIMEOUT_S)
-    return PipelineRun(measurement, data_dir, step_durations(home))
+    return PipelineRun(measurement, data_dir, step_durations(home), home)
 
 
 def child_env(sandbox_env: dict[str, str]) -> dict[str, str]:

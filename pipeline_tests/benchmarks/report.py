@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pipeline_tests.benchmarks.measure import Measurement
-from pipeline_tests.benchmarks.scenarios import EndToEnd, Fetch, Lake, Workbook
+from pipeline_tests.benchmarks.scenarios import EndToEnd, Feeds, Fetch, Lake, Workbook
 
 ECONNECT_TARGET_SIZE = 200_000
 REGISTRY_SIZES = (100_000, 1_000_000)
@@ -127,6 +127,31 @@ def lakes(results: Sequence[Lake]) -> str:
                     "yes" if r.ok else "**no**",
                 ]
             )
+    return table(header, rows)
+
+
+def feeds(results: Sequence[Feeds]) -> str:
+    """The OCPI fetch step: every feed at once against the slowest (here: any) feed alone."""
+    header = [
+        "feeds × pages",
+        "fetch step, all feeds s",
+        "fetch step, one feed alone s",
+        "ratio",
+        "≤ 1.5×",
+        "ok",
+    ]
+    rows = [
+        [
+            f"{r.feeds} × {r.pages}",
+            _seconds(r.fetch_s),
+            _seconds(r.one_s),
+            f"{r.fetch_s / r.one_s:.2f}×" if r.fetch_s and r.one_s else "n/a",
+            _met(bool(r.fetch_s and r.one_s and r.fetch_s <= 1.5 * r.one_s)),
+            _seconds(r.step_s),
+            "yes" if r.ok else "**no**",
+        ]
+        for r in results
+    ]
     return table(header, rows)
 
 

@@ -27,14 +27,17 @@ FULL: dict[str, tuple[int, ...]] = {
     "registry": (100_000, 1_000_000),
     "excel": (200_000,),
     "lake": (200_000,),
+    "ocpi": (60,),
 }
 QUICK: dict[str, tuple[int, ...]] = {
     "econnect": (20_000,),
     "registry": (100_000,),
     "excel": (20_000,),
     "lake": (20_000,),
+    "ocpi": (60,),
 }
-PARTS = ("econnect", "registry", "excel", "lake", "demo")
+PARTS = ("econnect", "registry", "excel", "lake", "ocpi", "demo")
+OCPI_PAGES = 10
 PACKAGES = ("dagster", "pandas", "pyarrow", "numpy", "openpyxl", "xlsxwriter", "requests", "ijson")
 
 
@@ -60,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(parts: list[str], sizes: dict[str, tuple[int, ...]], workdir: Path) -> str:
     """Run the chosen parts in order, reporting progress on stderr; the markdown tables as one string."""
-    end, fetches, books, lakes, demo = [], [], [], [], None
+    end, fetches, books, lakes, feeds, demo = [], [], [], [], [], None
     for stations in sizes["econnect"] if "econnect" in parts else ():
         _progress(f"eConnect, {stations:,} stations")
         row, fetch = scenarios.econnect(stations, workdir)
@@ -75,6 +78,9 @@ def _run(parts: list[str], sizes: dict[str, tuple[int, ...]], workdir: Path) -> 
     for stations in sizes["lake"] if "lake" in parts else ():
         _progress(f"eConnect, {stations:,} stations, lake on local disk then on S3")
         lakes.append(scenarios.lake(stations, workdir))
+    for count in sizes["ocpi"] if "ocpi" in parts else ():
+        _progress(f"OCPI fetch, {count} feeds × {OCPI_PAGES} pages, then one feed alone")
+        feeds.append(scenarios.ocpi(count, OCPI_PAGES, workdir))
     if "demo" in parts:
         _progress("whole graph on the demo data")
         demo = scenarios.demo(workdir)
@@ -88,6 +94,10 @@ def _run(parts: list[str], sizes: dict[str, tuple[int, ...]], workdir: Path) -> 
         sections.append(("Workbook writer alone", report.workbooks(books)))
     if lakes:
         sections.append(("The lake on local disk and on S3 (eConnect to the workbook)", report.lakes(lakes)))
+    if feeds:
+        sections.append(
+            ("OCPI feeds: the whole fetch against one feed alone (25 ms a request)", report.feeds(feeds))
+        )
     if demo is not None:
         sections.append(("Whole graph on the demo data (`--select '*'`, no latency)", report.demo(demo)))
     return "\n".join(f"\n## {title}\n\n{text}" for title, text in sections)

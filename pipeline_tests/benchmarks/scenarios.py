@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pipeline.orchestration.partitions import today_key
 from pipeline.sandbox import Sandbox
+from pipeline.sandbox.uk_ocpi import FeedSpec, OcpiSandbox
 from pipeline_tests.benchmarks import excel
 from pipeline_tests.benchmarks.dagster_run import (
     ECONNECT_SELECTION,
@@ -99,6 +100,60 @@ def lake(stations: int, workdir: Path) -> Lake:
         listed = sandbox.s3.client().list_objects_v2(Bucket=sandbox.s3.bucket, Prefix=report)
         ok = _finished(None, s3.measurement, work) and ok and listed.get("KeyCount") == 1
     return Lake(stations, local, s3, ok)
+
+
+@dataclass(frozen=True)
+class Feeds:
+    feeds: int
+    pages: int
+    all_feeds: PipelineRun
+    one_feed: PipelineRun
+    ok: bool
+
+    @property
+    def fetch_s(self) -> float | None:
+        """Reading every feed (the step's own `fetch_seconds`: without its event bookkeeping)."""
+        value = self.all_feeds.metadata("uk_ocpi_feeds").get("fetch_seconds")
+        return float(value) if isinstance(value, int | float) else None
+
+    @property
+    def one_s(self) -> float | None:
+        value = self.one_feed.metadata("uk_ocpi_feeds").get("fetch_seconds")
+        return float(value) if isinstance(value, int | float) else None
+
+    @property
+    def step_s(self) -> float | None:
+        return self.all_feeds.steps.get("uk_ocpi_fetch")
+
+
+def ocpi(feeds: int, pages: int, workdir: Path) -> Feeds:
+    """The OCPI fetch step for ``feeds`` operators of ``pages`` pages each at 25 ms, then for one alone."""
+    work = Path(tempfile.mkdtemp(prefix=f"ocpi-{feeds}.", dir=workdir))
+
+    def specs(count: int) -> list[FeedSpec]:
+        return [
+            FeedSpec(
+                f"bench_{n:03d}",
+                f"Bench Operator {n}",
+                "ocpi_link",
+                pages * 10,
+                page_size=10,
+                latency_s=LATENCY_S,
+            )
+            for n in range(count)
+        ]
+
+    runs = []
+    for count in (feeds, 1):
+        with OcpiSandbox(specs(count), latency_s=LATENCY_S) as sandbox:
+            env = {**sandbox.env(), "UK_OCPI_MAX_CONCURRENCY": str(feeds)}
+            selection = ",".join(
+                [*(f"uk_ocpi_{spec.operator}_locations" for spec in sandbox.specs), "uk_ocpi_feeds"]
+            )
+            runs.append(materialize(selection, env, work))
+            requests = sum(len(server.requests) for server in sandbox.servers.values())
+        ok = _finished(None, runs[-1].measurement, work) and requests == count * pages
+    return Feeds(feeds, pages, runs[0], runs[1], ok)
 
 
 def registry(devices: int, workdir: Path) -> EndToEnd:
