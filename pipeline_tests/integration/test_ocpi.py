@@ -1,0 +1,214 @@
+"""The UK OCPI feeds through the whole graph, in process, against the sandbox's fake operators: one feed
+is down (500 on every request) and the run still writes charge_points_UK.csv from all the others, exactly
+as an oracle computed from the served locations says; one feed can be fetched again on its own."""
+
+import io
+import logging
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+import pytest
+from dagster import AssetKey, DagsterInstance, Definitions, serialize_value
+from dagster._core.execution.execute_in_process_result import ExecuteInProcessResult
+
+from pipeline.definitions import build_definitions
+from pipeline.orchestration.partitions import today_key
+from pipeline.resources.http import HttpSettings
+from pipeline.resources.storage import DataDir
+from pipeline_tests.integration import expected_ocpi as expected
+
+PARTITION = today_key()
+DOWN = "sandbox_down"
+TOKEN_FEED = "sandbox_token"
+FAST = HttpSettings(max_attempts=2, backoff_initial_s=0.01, backoff_max_s=0.02)
+CSV_FILE = "charge_points_UK.csv"
+
+
+def feed_asset(operator: str) -> str:
+    return f"uk_ocpi_{operator}_locations"
+
+
+def request_counts(sandbox) -> dict[str, int]:
+    return {operator: len(server.requests) for operator, server in sandbox.ocpi.servers.items()}
+
+
+@dataclass
+class Ran:
+    defs: Definitions
+    instance: DagsterInstance
+    result: ExecuteInProcessResult
+    before: dict[str, int]  # requests each fake had answered before the run (the sandbox is shared)
+    after: dict[str, int]
+
+    def requests(self, operator: str) -> int:
+        return self.after[operator] - self.before[operator]
+
+
+def materialise(defs: Definitions, instance: DagsterInstance, sandbox, **options) -> Ran:
+    before = request_counts(sandbox)
+    job = defs.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(partition_key=PARTITION, instance=instance, **options)
+    return Ran(defs, instance, result, before, request_counts(sandbox))
+
+
+@pytest.fixture(scope="module")
+def run(sandbox, sandbox_env) -> Ran:
+    ran = materialise(build_definitions(sandbox_env, http=FAST), DagsterInstance.ephemeral(), sandbox)
+    assert ran.result.success
+    return ran
+
+
+@pytest.fixture(scope="module")
+def refetch(run, sandbox) -> Ran:
+    """After the full run: the token feed fetched again, with the day's feed status and nothing else."""
+    keys = [AssetKey(feed_asset(TOKEN_FEED)), AssetKey("uk_ocpi_feeds")]
+    ran = materialise(run.defs, run.instance, sandbox, asset_selection=keys)
+    assert ran.result.success
+    return ran
+
+
+@pytest.fixture(scope="module")
+def up(sandbox) -> list[str]:
+    """The feeds that answer, in feed-list order."""
+    operators = [spec.operator for spec in sandbox.ocpi.specs]
+    assert DOWN in operators and TOKEN_FEED in operators
+    return [operator for operator in operators if operator != DOWN]
+
+
+@pytest.fixture(scope="module")
+def evses(sandbox, up) -> list[expected.Evse]:
+    return expected.all_evses(sandbox, up)
+
+
+def metadata(result: ExecuteInProcessResult, asset: str) -> dict:
+    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == asset]
+    return {name: value.value for name, value in event.materialization.metadata.items()}
+
+
+def checks(result: ExecuteInProcessResult, name: str) -> dict:
+    return {
+        e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations() if e.check_name == name
+    }
+
+
+def test_the_csv_on_s3_is_the_oracles_text_from_every_feed_but_the_down_one(run, sandbox, s3_client, evses):
+    # the served data carries the rules' edge cases: boundary powers, messy and missing postcodes
+    assert {"7.4", "22", "22.1", "150", "3.7", "9.6", "14.7"} <= {e.max_power_kw for e in evses}
+    assert {"TW6 2RQ", ""} <= {e.postcode for e in evses}
+    want = expected.charge_points_csv(evses).encode("utf-8")
+    for key in (f"exports/{CSV_FILE}", f"exports/{PARTITION}/{CSV_FILE}"):
+        body = s3_client.get_object(Bucket=sandbox.s3.bucket, Key=key)["Body"].read()
+        assert body == want, key
+    csv = metadata(run.result, "uk_ocpi_charge_points_csv")
+    assert csv["uri"] == f"s3://{sandbox.s3.bucket}/exports/{CSV_FILE}"
+    assert csv["dagster/row_count"] == want.count(b"\n") - 1
+
+
+def test_the_down_feed_is_retried_then_left_out_and_named(run, sandbox):
+    assert run.requests(DOWN) == FAST.max_attempts
+    assert {status for _, status in sandbox.ocpi.servers[DOWN].requests[run.before[DOWN] :]} == {500}
+    materialised = {e.asset_key.to_user_string() for e in run.result.get_asset_materialization_events()}
+    assert feed_asset(DOWN) not in materialised
+    logs = run.instance.all_logs(run.result.run_id)
+    errors = [e.user_message for e in logs if e.level == logging.ERROR and DOWN in e.user_message]
+    assert errors, "the run's log should name the feed that failed in an ERROR event"
+
+
+def test_only_the_down_feeds_fetched_check_fails(run, up):
+    fetched = checks(run.result, "fetched")
+    assert {asset: e.passed for asset, e in fetched.items()} == {
+        **{feed_asset(operator): True for operator in up},
+        feed_asset(DOWN): False,
+    }
+    [included] = checks(run.result, "every_feed_included").values()
+    assert not included.passed
+    assert DOWN in (included.description or "")
+    assert list(included.metadata["missing"].value) == [DOWN]
+
+
+@pytest.mark.parametrize("asset", ["uk_ocpi_feeds", "uk_ocpi_evses", "uk_ocpi_charge_points_csv"])
+def test_outputs_list_the_feeds_included_and_missing(run, up, asset):
+    shown = metadata(run.result, asset)
+    assert sorted(shown["feeds_included"]) == sorted(up)
+    assert shown["feeds_missing"] == [DOWN]
+
+
+def test_each_feeds_materialisation_says_what_its_fetch_took(run, sandbox, up):
+    specs = {spec.operator: spec for spec in sandbox.ocpi.specs}
+    for operator in up:
+        served = len(sandbox.ocpi.locations[operator])
+        pages = expected.pages(specs[operator], served)
+        shown = metadata(run.result, feed_asset(operator))
+        assert {
+            key: shown[key] for key in ("pages", "records", "http_requests", "http_retries", "wire_style")
+        } == {
+            "pages": pages,
+            "records": served,
+            "http_requests": run.requests(operator),
+            "http_retries": 0,
+            "wire_style": expected.WIRE_STYLES[specs[operator].style],
+        }, operator
+        assert run.requests(operator) == pages, operator
+
+
+def test_refetching_one_feed_asks_only_that_feed(refetch, sandbox, sandbox_env, up):
+    asked = {operator for operator in sandbox.ocpi.servers if refetch.requests(operator)}
+    assert asked == {TOKEN_FEED}
+    spec = next(spec for spec in sandbox.ocpi.specs if spec.operator == TOKEN_FEED)
+    assert refetch.requests(TOKEN_FEED) == expected.pages(spec, len(sandbox.ocpi.locations[TOKEN_FEED]))
+    shown = metadata(refetch.result, "uk_ocpi_feeds")
+    assert sorted(shown["feeds_included"]) == sorted(up)
+    assert shown["feeds_missing"] == [DOWN]
+    path = DataDir(path=sandbox_env["PIPELINE_DATA_DIR"]).table_path("uk_ocpi_feeds", PARTITION)
+    status = pd.read_parquet(io.BytesIO(path.read_bytes()))
+    assert dict(zip(status["operator"], status["status"], strict=True)) == {
+        **{operator: "stored earlier" for operator in up},
+        TOKEN_FEED: "fetched",
+        DOWN: "not fetched",
+    }
+
+
+def test_the_token_is_in_no_log_event_and_no_metadata(run, refetch, sandbox):
+    token = sandbox.env()["SANDBOX_OCPI_TOKEN"]
+    assert token and run.requests(TOKEN_FEED) > 0 and refetch.requests(TOKEN_FEED) > 0
+    for ran in (run, refetch):
+        logs = list(ran.instance.all_logs(ran.result.run_id))
+        assert token not in serialize_value(logs)
+        for event in ran.result.get_asset_materialization_events():
+            assert token not in serialize_value(event.materialization.metadata)
+            assert token not in str(event.materialization.metadata)
+
+
+def test_evses_and_conformance_match_the_oracle(run, sandbox, up, evses):
+    table = run.result.asset_value("uk_ocpi_evses")
+    assert len(table) == len(evses)
+    assert metadata(run.result, "uk_ocpi_evses")["dagster/row_count"] == len(evses)
+    conformance = run.result.asset_value("uk_ocpi_conformance")
+    assert sorted(conformance["operator"]) == sorted(up)
+    per_operator = {op: sum(1 for e in evses if e.operator == op) for op in up}
+    assert dict(zip(conformance["operator"], conformance["evses"], strict=True)) == per_operator
+    records = {op: len(sandbox.ocpi.locations[op]) for op in up}
+    assert dict(zip(conformance["operator"], conformance["records"], strict=True)) == records
+    summary = metadata(run.result, "uk_ocpi_conformance")["summary"]
+    shown = re.sub(r"\\(.)", r"\1", summary)  # the text a reader sees, markdown escapes undone
+    names = {spec.operator: spec.name for spec in sandbox.ocpi.specs}
+    for operator in up:
+        assert f"{names[operator]} ({operator})" in shown, operator
+    assert DOWN not in shown
+
+
+def test_status_by_operator_and_history_add_up_to_the_evses(run, up, evses):
+    status = run.result.asset_value("uk_ocpi_status_by_operator")
+    counts = {(op, st): n for op, st, n in status[["operator", "status", "evses"]].itertuples(index=False)}
+    assert counts == dict(expected.status_counts(evses))
+    assert status["evses"].sum() == len(evses)
+    history = run.result.asset_value("uk_ocpi_out_of_order_history")
+    assert list(zip(history["day"], history["operator"], strict=True)) == [
+        (PARTITION, op) for op in sorted(up)
+    ]
+    assert history["evses"].sum() == len(evses)
+    broken = expected.out_of_order(evses)
+    assert dict(zip(history["operator"], history["out_of_order"], strict=True)) == {
+        op: broken[op] for op in up
+    }
