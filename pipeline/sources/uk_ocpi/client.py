@@ -136,11 +136,13 @@ def _next_url(url: str, headers: object, offset: int) -> str | None:
     total = get("X-Total-Count")
     if total is None or not total.strip().isdigit() or offset >= int(total):
         return None
-    query = dict(parse_qsl(urlsplit(url).query))
-    query["offset"] = str(offset)
+    paging = {"offset": str(offset)}
     limit = get("X-Limit")
     if limit and limit.strip().isdigit() and int(limit) > 0:  # `X-Limit: 0` says nothing usable
-        query["limit"] = limit.strip()
+        paging["limit"] = limit.strip()
+    # The feed's own parameters stay as they were, repeated and blank ones included, in their order.
+    kept = [(k, v) for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=True) if k not in paging]
+    query = [*kept, *paging.items()]
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
@@ -148,8 +150,8 @@ def _next_url(url: str, headers: object, offset: int) -> str | None:
 def _auth(feed: Feed) -> dict[str, str] | None:
     if not feed.token_env:
         return None
-    token = os.environ.get(feed.token_env, "")
-    if not token.strip():
+    token = os.environ.get(feed.token_env, "").strip()  # a secret file's trailing newline is not the token
+    if not token:
         raise FeedError(
             f"Feed {feed.operator} needs a token: set {feed.token_env} in the environment (see the feed list "
             "for how to obtain one)."

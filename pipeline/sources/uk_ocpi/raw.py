@@ -52,6 +52,7 @@ class PageInfo:
     status_code: int | None
     status_message: str
     digest: str  # of the items only: the envelope's timestamp changes on every answer
+    no_data: bool = False  # an envelope whose `data` is null or absent: an empty page, not an error
 
 
 def inspect_page(stream: IO[bytes], *, size: int | None = None) -> PageInfo:
@@ -69,6 +70,7 @@ def inspect_page(stream: IO[bytes], *, size: int | None = None) -> PageInfo:
 def _inspect_document(document: object) -> PageInfo:
     status_code, message, items = None, "", None
     style: str | None = None
+    no_data = False
     if isinstance(document, list):
         style, items = "bare_array", document
     elif isinstance(document, dict):
@@ -76,14 +78,17 @@ def _inspect_document(document: object) -> PageInfo:
         status_code = int(code) if isinstance(code, int | float) and not isinstance(code, bool) else None
         message = str(document.get("status_message") or "")
         data = document.get("data")
+        no_data = data is None and "locations" not in document
         if isinstance(data, list):
             style, items = "ocpi", data
         elif isinstance(data, dict) and isinstance(data.get("locations"), list):
             style, items = "data_document", data["locations"]
         elif isinstance(document.get("locations"), list) and "data" not in document:
             style, items = "locations_key", document["locations"]
+    else:
+        no_data = False
     items = items or []
-    return PageInfo(style, len(items), status_code, message, _items_digest(items))
+    return PageInfo(style, len(items), status_code, message, _items_digest(items), no_data=no_data)
 
 
 def _items_digest(items: list) -> str:
@@ -97,7 +102,10 @@ def _inspect_stream(stream: IO[bytes]) -> PageInfo:
     items, status_code, message = 0, None, ""
     digest = hashlib.sha256()
     pending_key: str | None = None
+    top_keys: set[str] = set()
     for prefix, event, value in ijson.parse(stream):
+        if prefix == "" and event == "map_key":
+            top_keys.add(str(value))
         if style is None:
             style, pending_key = _detect(prefix, event, value, pending_key)
         item_prefix = ITEMS.get(style or "")
@@ -108,9 +116,12 @@ def _inspect_stream(stream: IO[bytes]) -> PageInfo:
             status_code = int(value)
         elif prefix == "status_message" and event == "string":
             message = value
+    no_data = style == "?data is null" or (style is None and not top_keys & {"data", "locations"})
     if style is not None and style.startswith("?"):
         style = None
-    return PageInfo(style, items, status_code, message, digest.hexdigest())
+    return PageInfo(
+        style, items, status_code, message, digest.hexdigest(), no_data=no_data and bool(top_keys)
+    )
 
 
 class OcpiStatusError(ValueError):
@@ -121,7 +132,7 @@ def check(info: PageInfo) -> PageInfo:
     """The page if it is usable: an OCPI error status, or no locations list at all, raise."""
     if info.status_code is not None and info.status_code != 1000:
         raise OcpiStatusError(f"OCPI status_code {info.status_code}: {info.status_message or '(no message)'}")
-    if info.style is None and info.status_code is None:
+    if info.style is None and not (info.status_code is not None and info.no_data):
         raise NotLocations(
             "no list of locations: expected a bare array, or `data` (a list, or an object with a "
             "`locations` list), or `locations`"
