@@ -188,7 +188,7 @@ def test_backfilled_outputs_equal_the_originals_exactly(backfill, originals, lak
         assert lake.csv(BACKFILL, day) == originals.csvs[day], day
     # The `State History` sheet of the last day covers all seven stored days.
     history = originals.workbooks[DAYS[-1]]["State History"]
-    assert [row[0] for row in history[1:]] == DAYS
+    assert [row[0] for row in history[1:]] == [datetime.fromisoformat(day) for day in DAYS]  # date cells
 
 
 def test_a_backfill_does_not_make_old_snapshots_look_fresh(backfill):

@@ -181,11 +181,12 @@ def econnect_station_report(
     `State History` (stations per state per stored day) and `Week over Week` (state changes per model).
 
     Written to `{PIPELINE_DATA_DIR}/reports/{day}/econnect_stations_{day}.xlsx`, replacing that day's
-    file atomically.
+    file atomically. A text longer than an Excel cell holds (32,767 characters) is cut with a visible
+    `… [truncated: N characters]` marker, its row kept; `truncated_cells` counts them.
     """
     path = data_dir.report_path("econnect_stations", context.partition_key, ".xlsx")
     with writing(path) as tmp:
-        rows = write_station_report(
+        written = write_station_report(
             tmp,
             econnect_stations,
             econnect_station_counts,
@@ -193,10 +194,13 @@ def econnect_station_report(
             state_history=econnect_state_history,
             model_changes=econnect_model_state_changes,
         )
+    if written.truncated_cells:
+        context.log.warning(f"{written.truncated_cells} cells held more text than Excel allows; cut, marked")
     return MaterializeResult(
         metadata={
             "path": location(path),
             "bytes": path.stat().st_size,
-            "sheets": MetadataValue.json(rows),
+            "sheets": MetadataValue.json(written.rows_per_sheet),
+            "truncated_cells": written.truncated_cells,
         }
     )
