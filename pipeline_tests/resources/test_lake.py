@@ -144,3 +144,13 @@ def test_a_failed_write_on_s3_removes_its_objects(s3, root):
         (root / "raw" / "uk_registry" / DAY).iterdir()
     )
     assert zone.days(up_to=DAY) == []
+
+
+def test_many_files_are_read_back_from_s3_in_order_a_window_at_a_time(s3, root):
+    zone = RawZone(root / "raw" / "econnect", "econnect")
+    pages = {f"page-{n:06d}.json": f"body {n}".encode() * (n + 1) for n in range(40)}
+    with zone.writing(DAY, concurrency=8) as writer:
+        for name, body in pages.items():
+            writer.write_bytes(name, body)
+    names = list(reversed(sorted(pages)))  # any order asked for is the order given back
+    assert list(zone.snapshot(DAY).read_many(names, ahead=5)) == [(name, pages[name]) for name in names]

@@ -14,7 +14,7 @@ def page_name(number: int) -> str:
 
 
 def read_pages(snapshot: RawSnapshot) -> Iterator[tuple[int, bytes]]:
-    """`(page number, body)` from a stored snapshot, in page order, one page in memory at a time."""
-    for name in snapshot.names:
-        if name.startswith(PREFIX):
-            yield int(name.removeprefix(PREFIX).removesuffix(".json")), snapshot.read_bytes(name)
+    """`(page number, body)` from a stored snapshot, in page order; a few pages in memory at a time."""
+    pages = [name for name in snapshot.names if name.startswith(PREFIX)]
+    for name, body in snapshot.read_many(pages):
+        yield int(name.removeprefix(PREFIX).removesuffix(".json")), body
