@@ -41,7 +41,7 @@ test: install
 ui: install home
 	$(PY) -m pipeline.sandbox.demo --ui
 
-# The seed scripts vs the pipeline on this machine, about 7 minutes (docs/performance.md).
+# The seed scripts vs the pipeline on this machine, about 10 minutes (docs/performance.md).
 bench: install
 	$(PY) -m pipeline_tests.benchmarks.run --out docs/performance-results.md
 

@@ -134,10 +134,11 @@ def feeds(results: Sequence[Feeds]) -> str:
     """The OCPI fetch step: every feed at once against the slowest (here: any) feed alone."""
     header = [
         "feeds × pages",
-        "fetch step, all feeds s",
-        "fetch step, one feed alone s",
+        "fetch, all feeds s",
+        "fetch, one feed alone s",
         "ratio",
         "≤ 1.5×",
+        "whole fetch step (its events included) s",
         "ok",
     ]
     rows = [
