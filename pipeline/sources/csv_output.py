@@ -9,20 +9,26 @@ No formula escaping: the consumers are services that read values, and a leading 
 data they receive (see README).
 """
 
-from __future__ import annotations
-
 import csv
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
 import pyarrow as pa
-from dagster import AssetCheckResult, MaterializeResult, MetadataValue
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+)
 from upath import UPath
 
 from pipeline.orchestration.partitions import today_key
 from pipeline.resources.lake import location, writing
-from pipeline.resources.storage import S3Bucket
+from pipeline.resources.storage import DataDir, S3Bucket
+from pipeline.sources.declare import snapshot_asset
 from pipeline.sources.quality import totals_check
 
 BATCH_ROWS = 65_536
@@ -58,6 +64,55 @@ class CountsCsv:
     @property
     def stem(self) -> str:
         return self.file.removesuffix(".csv")
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What a counts CSV asset uploads for a day: the rows, what they must sum to, extra metadata."""
+
+    batches: Iterator[pa.RecordBatch]
+    expected_total: int
+    metadata: Mapping[str, MetadataValue] | None = None
+
+
+def counts_csv_asset(
+    spec: CountsCsv, *, source: str, dep: str, description: str, counts: Callable[[DataDir, str], Counts]
+) -> AssetsDefinition:
+    """The asset that uploads `spec` for a day from what `counts(data_dir, day)` gives."""
+
+    @snapshot_asset(
+        source=source,
+        layer="report",
+        name=spec.asset,
+        deps=[dep],
+        kinds={"s3", "csv"},
+        description=description,
+        check_specs=[
+            AssetCheckSpec(
+                spec.check,
+                asset=spec.asset,
+                description="Reads both uploaded objects back; each Count column sums to what was counted.",
+            )
+        ],
+    )
+    def upload(
+        context: AssetExecutionContext, data_dir: DataDir, s3_bucket: S3Bucket
+    ) -> Iterator[MaterializeResult | AssetCheckResult]:
+        day = context.partition_key
+        day_counts = counts(data_dir, day)
+        for item in upload_counts_csv(
+            spec,
+            day_counts.batches,
+            day=day,
+            copy=data_dir.report_path(spec.stem, day, ".csv"),
+            s3_bucket=s3_bucket,
+            expected_total=day_counts.expected_total,
+        ):
+            if isinstance(item, MaterializeResult) and day_counts.metadata:
+                item = MaterializeResult(metadata={**(item.metadata or {}), **day_counts.metadata})
+            yield item
+
+    return upload
 
 
 def upload_counts_csv(

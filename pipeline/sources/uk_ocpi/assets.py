@@ -7,12 +7,9 @@ import pandas as pd
 import pandera.pandas as pandera
 import pyarrow as pa
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSpec,
     AssetExecutionContext,
     AssetOut,
     AssetsDefinition,
-    MaterializeResult,
     MetadataValue,
     Output,
 )
@@ -21,9 +18,9 @@ from pandera.typing import Series
 from pipeline.orchestration.partitions import week_before
 from pipeline.resources.lake import read_parquet
 from pipeline.resources.metadata import table_metadata
-from pipeline.resources.storage import DataDir, S3Bucket
+from pipeline.resources.storage import DataDir
 from pipeline.sources.contract import Rejects, frame_type
-from pipeline.sources.csv_output import CountsCsv, upload_counts_csv
+from pipeline.sources.csv_output import BATCH_ROWS, Counts, CountsCsv, counts_csv_asset
 from pipeline.sources.declare import Layer, snapshot_asset, snapshot_multi_asset, tags
 from pipeline.sources.uk_ocpi import NAME, transforms
 from pipeline.sources.uk_ocpi.feeds import Feed
@@ -194,40 +191,22 @@ def _status_of(feeds: list[Feed], data_dir: DataDir, day: str) -> pd.DataFrame:
     return transforms.status_by_operator(cleaned(feeds, data_dir, day).evses)
 
 
-def _csv_asset():
-    @snapshot_asset(
-        source=NAME,
-        layer="report",
-        deps=["uk_ocpi_evses"],
-        kinds={"s3", "csv"},
-        check_specs=[
-            AssetCheckSpec(
-                CSV.check,
-                asset=CSV.asset,
-                description="Reads both uploaded objects back; their Count column must sum to the EVSEs.",
-            )
-        ],
+def _counts(data_dir: DataDir, day: str) -> Counts:
+    evses = read_parquet(data_dir.table_path("uk_ocpi_evses", day))
+    counts = pa.Table.from_pandas(transforms.charge_point_counts(evses), preserve_index=False)
+    return Counts(
+        iter(counts.to_batches(max_chunksize=BATCH_ROWS)),
+        expected_total=len(evses),
+        metadata=feeds_metadata(included_feeds(data_dir, day)),
     )
-    def uk_ocpi_charge_points_csv(
-        context: AssetExecutionContext, data_dir: DataDir, s3_bucket: S3Bucket
-    ) -> Iterator[MaterializeResult | AssetCheckResult]:
-        """`charge_points_UK.csv`: EVSEs per operator, parking type, connectors, max power, postcode and
-        month updated, uploaded next to `charger_models_UK.csv` (latest and dated keys)."""
-        day = context.partition_key
-        evses = read_parquet(data_dir.table_path("uk_ocpi_evses", day))
-        counts = pa.Table.from_pandas(transforms.charge_point_counts(evses), preserve_index=False)
-        for item in upload_counts_csv(
-            CSV,
-            iter(counts.to_batches(max_chunksize=65_536)),
-            day=day,
-            copy=data_dir.report_path(CSV.stem, day, ".csv"),
-            s3_bucket=s3_bucket,
-            expected_total=len(evses),
-        ):
-            if isinstance(item, MaterializeResult):
-                item = MaterializeResult(
-                    metadata={**(item.metadata or {}), **feeds_metadata(included_feeds(data_dir, day))}
-                )
-            yield item
 
-    return uk_ocpi_charge_points_csv
+
+def _csv_asset() -> AssetsDefinition:
+    return counts_csv_asset(
+        CSV,
+        source=NAME,
+        dep="uk_ocpi_evses",
+        description="`charge_points_UK.csv`: EVSEs per operator, parking type, connectors, max power, "
+        "postcode and month updated, uploaded next to `charger_models_UK.csv` (latest and dated keys).",
+        counts=_counts,
+    )

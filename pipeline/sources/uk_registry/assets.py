@@ -16,9 +16,9 @@ from dagster import (
 from pipeline.orchestration.partitions import REUSED, must_fetch
 from pipeline.resources.lake import location, parquet_file, read_table, writing
 from pipeline.resources.metadata import table_metadata
-from pipeline.resources.storage import DataDir, S3Bucket
+from pipeline.resources.storage import DataDir
 from pipeline.sources.contract import Rejects, column_schema, rejects_frame
-from pipeline.sources.csv_output import BATCH_ROWS, CountsCsv, upload_counts_csv
+from pipeline.sources.csv_output import BATCH_ROWS, Counts, CountsCsv, counts_csv_asset
 from pipeline.sources.declare import snapshot_asset, snapshot_multi_asset, tags
 from pipeline.sources.quality import (
     QualitySettings,
@@ -168,34 +168,18 @@ def uk_registry_model_counts(
     yield totals_check("uk_registry_model_counts", "sums_to_devices", {"Count": total}, devices.num_rows)
 
 
-@snapshot_asset(
-    source=NAME,
-    layer="report",
-    deps=["uk_registry_model_counts"],
-    kinds={"s3", "csv"},
-    check_specs=[
-        AssetCheckSpec(
-            CSV.check,
-            asset=CSV.asset,
-            description="Reads both uploaded objects back; their Count column must sum to the devices.",
-        )
-    ],
-)
-def uk_registry_models_csv(
-    context: AssetExecutionContext, data_dir: DataDir, s3_bucket: S3Bucket
-) -> Iterator[MaterializeResult | AssetCheckResult]:
-    """`charger_models_UK.csv` for the downstream service: the latest at the prefix, plus a dated copy.
-
-    Uploaded to `s3://{PIPELINE_S3_BUCKET}/{PIPELINE_S3_PREFIX}charger_models_UK.csv` and
-    `.../{PIPELINE_S3_PREFIX}{day}/charger_models_UK.csv`, each in one checksummed PUT.
-    """
-    day = context.partition_key
+def _model_counts(data_dir: DataDir, day: str) -> Counts:
     counts = parquet_file(data_dir.table_path("uk_registry_model_counts", day))
-    yield from upload_counts_csv(
-        CSV,
-        counts.iter_batches(batch_size=BATCH_ROWS),
-        day=day,
-        copy=data_dir.report_path(CSV.stem, day, ".csv"),
-        s3_bucket=s3_bucket,
-        expected_total=parquet_file(data_dir.table_path("uk_registry_devices", day)).metadata.num_rows,
-    )
+    devices = parquet_file(data_dir.table_path("uk_registry_devices", day)).metadata.num_rows
+    return Counts(counts.iter_batches(batch_size=BATCH_ROWS), expected_total=devices)
+
+
+uk_registry_models_csv = counts_csv_asset(
+    CSV,
+    source=NAME,
+    dep="uk_registry_model_counts",
+    description="`charger_models_UK.csv` for the downstream service: the latest at "
+    "`s3://{PIPELINE_S3_BUCKET}/{PIPELINE_S3_PREFIX}charger_models_UK.csv`, plus a dated copy under "
+    "`{day}/`, each in one checksummed PUT.",
+    counts=_model_counts,
+)
