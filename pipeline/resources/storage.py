@@ -17,11 +17,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dagster import ConfigurableResource
 from upath import UPath
 
-from pipeline.resources.files import atomic_path, write_bytes_atomic
 from pipeline.resources.lake import lake_root
 from pipeline.resources.raw_zone import RawZone
-
-__all__ = ["DataDir", "S3Bucket", "atomic_path", "write_bytes_atomic"]
 
 TABLES_DIR = "tables"  # shared with the IO manager, so history assets can read past partitions
 

@@ -25,7 +25,7 @@ from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import Field
 from requests.utils import parse_header_links
 
-from pipeline.resources.http import HttpClient, HttpSettings, UpstreamError
+from pipeline.resources.http import HttpClient, HttpSettings, UpstreamError, redact_url
 from pipeline.resources.raw_zone import SnapshotWriter
 from pipeline.sources.uk_ocpi.feeds import Feed, feeds_file, load_feeds
 from pipeline.sources.uk_ocpi.raw import check, inspect_page, page_name
@@ -104,7 +104,7 @@ def _read_pages(
             try:
                 info = check(inspect_page(stream, size=download.bytes))
             except ValueError as exc:
-                raise FeedError(f"Feed {feed.operator} ({redacted(url)}), page {number}: {exc}.") from None
+                raise FeedError(f"Feed {feed.operator} ({redact_url(url)}), page {number}: {exc}.") from None
         result.pages += 1
         result.records += info.items
         if info.style:
@@ -113,8 +113,8 @@ def _read_pages(
             return
         if info.digest == previous:
             raise FeedError(
-                f"Feed {feed.operator}: page {number} ({redacted(url)}) repeats the page before it exactly; "
-                "the server seems to ignore `offset`. Stopping instead of looping."
+                f"Feed {feed.operator}: page {number} ({redact_url(url)}) repeats the page before it "
+                "exactly; the server seems to ignore `offset`. Stopping instead of looping."
             )
         previous = info.digest
         follow = _next_url(url, download.headers, offset + info.items)
@@ -166,10 +166,3 @@ def _refused_hint(feed: Feed) -> str:
         f"Feed {feed.operator} refused an anonymous request; if it answered a burst of requests, raise its "
         "min_interval_s in the feed list, else it may now need a token (token_env)."
     )
-
-
-def redacted(url: str) -> str:
-    """The URL as logs may show it (feeds carry no credentials in URLs; this strips any user:password)."""
-    from pipeline.resources.http import redact_url
-
-    return redact_url(url)
