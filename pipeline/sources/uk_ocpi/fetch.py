@@ -210,7 +210,6 @@ def feed_status(feeds: list[Feed], outcomes: dict[str, Outcome], data_dir: DataD
         outcome = outcomes.get(feed.operator)
         included = snapshot.complete
         notes = snapshot.notes if included else {}
-        days = zone.days(up_to=day)
         if outcome is not None and outcome.error:
             status = "failed"
         elif outcome is not None:
@@ -224,7 +223,7 @@ def feed_status(feeds: list[Feed], outcomes: dict[str, Outcome], data_dir: DataD
                 "url": feed.url,
                 "included": included,
                 "status": status,
-                "last_success": days[-1] if days else "",
+                "last_success": day if included else _last_success(zone, day),
                 "wire_style": str(notes.get("wire_style", "")),
                 "pages": int(notes.get("pages", 0)),
                 "records": int(notes.get("records", 0)),
@@ -234,6 +233,13 @@ def feed_status(feeds: list[Feed], outcomes: dict[str, Outcome], data_dir: DataD
             }
         )
     return FeedStatus.validate(pd.DataFrame(rows, columns=list(FeedStatus.to_schema().columns)))
+
+
+def _last_success(zone: RawZone, day: str) -> str:
+    """The latest earlier day with a complete snapshot: listed only for a feed missing today (on S3
+    every listed day costs a request, and a feed in today's snapshot has its answer already)."""
+    days = zone.days(up_to=day)
+    return days[-1] if days else ""
 
 
 def _status(
