@@ -9,6 +9,7 @@ loads, naming the file, the entry and the key. `feeds: []` is valid: the source 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -45,7 +46,20 @@ def feeds_file(environ: Mapping[str, str]) -> Path:
 
 
 def load_feeds(path: Path) -> list[Feed]:
-    """Every feed of the list at `path`, validated; `FeedListError` says exactly what is wrong where."""
+    """Every feed of the list at `path`, validated; `FeedListError` says exactly what is wrong where.
+
+    Read once per version of the file: loading the code asks whether the source is on, why, and for
+    its feeds, and each would otherwise parse and validate the list again.
+    """
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise FeedListError(f"The feed list {path} cannot be read ({SETTING}): {exc.strerror}.") from None
+    return list(_load(path, stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=16)
+def _load(path: Path, mtime_ns: int, size: int) -> tuple[Feed, ...]:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -70,7 +84,7 @@ def load_feeds(path: Path) -> list[Feed]:
                 f"entry {seen[feed.operator]}; operators must be unique."
             )
         seen[feed.operator] = number
-    return feeds
+    return tuple(feeds)
 
 
 def _feed(path: Path, number: int, entry: object) -> Feed:
