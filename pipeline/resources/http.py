@@ -16,6 +16,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -30,6 +31,8 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from upath import UPath
+
+from pipeline.resources.json_array import JsonArrayError, array_items
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 CHUNK_BYTES = 1 << 20
@@ -233,21 +236,32 @@ class HttpClient:
         *,
         headers: dict[str, str] | None = None,
         what: str = "",
+        array: str | None = None,
     ) -> Download:
         """Stream one JSON document into `target`, parsing it on the way; never whole in memory.
 
         A body that does not parse to its end (cut short without a Content-Length, HTML, two documents)
         is a transient fault like a body cut short before its Content-Length: retried, each attempt
         rewriting `target` from the start. The caller stores `target` only when this returns.
+
+        `array` names the document's one big top-level array, when it has one (a registry export):
+        the body is then checked with msgspec a chunk of elements at a time, ten times faster than
+        token by token, and a document without that array is refused too.
         """
 
         def read(response: requests.Response) -> Download:
-            with target.open("wb") as out:
-                body = _TeeBody(response.iter_content(CHUNK_BYTES), out, self.stats)
+            with (
+                target.open("wb") as out,
+                _TeeBody(response.iter_content(CHUNK_BYTES), out, self.stats) as body,
+            ):
                 try:
-                    for _ in ijson.items(body, "\x00never"):  # parse to the end, build nothing
-                        pass
-                except ijson.JSONError as exc:
+                    if array is None:
+                        for _ in ijson.items(body, "\x00never"):  # parse to the end, build nothing
+                            pass
+                    else:
+                        for _ in array_items(body, array):
+                            pass
+                except (ijson.JSONError, JsonArrayError) as exc:
                     raise InvalidBody(_unparseable(body, exc)) from None
             return Download(bytes=body.bytes, headers=CaseInsensitiveDict(response.headers))
 
@@ -340,24 +354,45 @@ class Download:
 
 
 class _TeeBody:
-    """A response body as a file for ijson to read, writing every byte it hands out to `out`."""
+    """A response body as a file for a parser to read, writing every byte it hands out to `out`.
+
+    The write of one chunk runs on a thread while the parser reads the next (file and socket writes
+    release the GIL), and a chunk read whole is handed out without a copy.
+    """
 
     def __init__(self, chunks: Iterator[bytes], out: IO[bytes], stats: RequestStats) -> None:
         self._chunks = chunks
         self._out = out
         self._stats = stats
         self._pending = memoryview(b"")
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="download-write")
+        self._writing: Future[int] | None = None
         self.bytes = 0
         self.head = b""
+
+    def __enter__(self) -> _TeeBody:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Every byte handed out is written (a write error surfaces here) before `out` is closed."""
+        try:
+            if self._writing is not None:
+                self._writing.result()
+        finally:
+            self._writer.shutdown(wait=True)
 
     def read(self, size: int = -1) -> bytes:
         """At most `size` bytes (ijson's C parser relies on it); b"" only at the end of the body."""
         if not self._pending:
             chunk = next((c for c in self._chunks if c), b"")
-            self._out.write(chunk)
+            if self._writing is not None:
+                self._writing.result()  # one write in flight at most: memory stays at two chunks
+            self._writing = self._writer.submit(self._out.write, chunk)
             self.bytes += len(chunk)
             self._stats.add(bytes_received=len(chunk))
             self.head = self.head or chunk[:60]
+            if size < 0 or size >= len(chunk):
+                return chunk
             self._pending = memoryview(chunk)
         size = len(self._pending) if size < 0 else size
         piece, self._pending = self._pending[:size], self._pending[size:]
@@ -366,7 +401,7 @@ class _TeeBody:
 
 def _unparseable(body: _TeeBody, exc: Exception) -> str:
     reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if "premature EOF" in reason or "incomplete" in reason.lower():
+    if "premature EOF" in reason or "incomplete" in reason.lower() or "cut short" in reason:
         return (
             f"the body ended after {body.bytes} bytes before its JSON document was complete (the "
             "connection closed early)"

@@ -8,10 +8,15 @@ from functools import cache
 
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
+import pyarrow.types as pa_types
 from dagster import BetaWarning, DagsterType, TableColumn, TableSchema
 from dagster_pandera import pandera_schema_to_dagster_type
 from pandera.typing import Series
 from pydantic import ValidationError
+
+from pipeline.resources.json_array import Invalid
 
 REJECT_COLUMNS = ["location", "reason", "record"]
 
@@ -35,8 +40,48 @@ def reject_row(location: str, exc: ValidationError, raw: object) -> tuple[str, s
     return location, reason, json.dumps(raw, ensure_ascii=False, default=str)
 
 
+def invalid_row(location: str, invalid: Invalid) -> tuple[str, str, str]:
+    """The reject row of an element msgspec refused: `Field.path: why`, and the element's text as sent."""
+    message, _, path = invalid.reason.partition(" - at `$")
+    field = path.rstrip("`").lstrip(".")
+    return location, f"{field or 'record'}: {message}", invalid.raw.decode("utf-8", errors="replace")
+
+
 def rejects_frame(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=REJECT_COLUMNS, dtype=str)
+
+
+_ARROW_TYPES = {"str": (pa_types.is_string, pa_types.is_large_string), "int64": (pa_types.is_int64,)}
+
+
+def validate_arrow(table: pyarrow.Table, model: type[pa.DataFrameModel], *, where: str) -> None:
+    """The pandera `model`'s contract checked on an Arrow table, without a pandas copy of it.
+
+    For tables of millions of rows written batch by batch: the column names and order, each column's
+    type, nulls, and the string-length checks, in Arrow's compute kernels. `unique` needs the whole
+    table, so it is left to the asset's own check (`ids_unique`). Any other kind of check is run by
+    pandera itself, on the batch.
+    """
+    schema = model.to_schema()
+    if table.column_names != list(schema.columns):
+        raise ValueError(f"{where}: columns {table.column_names}, the contract wants {list(schema.columns)}")
+    for name, column in schema.columns.items():
+        values = table[name]
+        kinds = _ARROW_TYPES.get(str(column.dtype))
+        if kinds is None or any(check.name != "str_length" for check in column.checks):
+            schema.validate(table.to_pandas())
+            return
+        if not any(kind(values.type) for kind in kinds):
+            raise ValueError(f"{where}: column {name} is {values.type}, the contract wants {column.dtype}")
+        if not column.nullable and values.null_count:
+            raise ValueError(f"{where}: column {name} has {values.null_count} missing values")
+        for check in column.checks:
+            low, high = check.statistics.get("min_value"), check.statistics.get("max_value")
+            lengths = pc.utf8_length(values)
+            if (low is not None and pc.any(pc.less(lengths, low)).as_py()) or (
+                high is not None and pc.any(pc.greater(lengths, high)).as_py()
+            ):
+                raise ValueError(f"{where}: column {name} has values outside lengths {low}..{high}")
 
 
 @cache

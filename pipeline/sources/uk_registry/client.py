@@ -11,6 +11,7 @@ from pydantic import Field
 from upath import UPath
 
 from pipeline.resources.http import Download, HttpClient, HttpSettings
+from pipeline.sources.uk_registry.raw import DEVICES
 
 
 class RegistryApi(ConfigurableResource):
@@ -29,7 +30,9 @@ class RegistryApi(ConfigurableResource):
         A body that does not parse to its end is retried from the beginning, so `target` never mixes
         two attempts or holds half a document.
         """
-        return (client or self.http_client()).download_json(self.url, target, what="the registry download")
+        return (client or self.http_client()).download_json(
+            self.url, target, what="the registry download", array=DEVICES
+        )
 
     def changed_since(self, validators: Mapping[str, str]) -> tuple[bool | None, dict[str, str]]:
         """Conditional GET: (True, new validators) if the document changed, (False, ...) if not.

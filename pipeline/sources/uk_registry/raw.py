@@ -3,34 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import IO, Any
 
-import ijson
-
+from pipeline.resources.json_array import Invalid, JsonArrayError, array_items
 from pipeline.resources.raw_zone import RawSnapshot
+from pipeline.sources.uk_registry.schema import ChargeDeviceRecord
 
 DOCUMENT = "registry.json"
+DEVICES = "ChargeDevice"
+
+DeviceChunk = list[ChargeDeviceRecord | Invalid]
 
 
-def read_charge_devices(snapshot: RawSnapshot) -> Iterator[object]:
-    """Stream `ChargeDevice` items from a stored registry document, never loading it whole."""
-    items = 0
+def device_chunks(stream: IO[bytes] | Any) -> Iterator[DeviceChunk]:
+    """`ChargeDevice`'s records from a registry document, in order, a chunk at a time; never whole."""
+    return array_items(stream, DEVICES, ChargeDeviceRecord)
+
+
+def read_charge_devices(snapshot: RawSnapshot) -> Iterator[DeviceChunk]:
+    """The records of a stored registry document, in chunks; an error names the file and the byte."""
     with snapshot.open(DOCUMENT) as stream:
-        for item in ijson.items(stream, "ChargeDevice.item", use_float=True):
-            items += 1
-            yield item
-    if items == 0:
-        _require_device_list(snapshot)
-
-
-def _require_device_list(snapshot: RawSnapshot) -> None:
-    """No devices came out: tell an empty `ChargeDevice` list apart from a document without one."""
-    with snapshot.open(DOCUMENT) as stream:
-        for prefix, event, _ in ijson.parse(stream):
-            if prefix == "ChargeDevice":  # the first event of the value under that key
-                if event == "start_array":
-                    return
-                break
-    raise ValueError(
-        f"{snapshot.path(DOCUMENT)} has no top-level `ChargeDevice` list; the format changed or "
-        "NCR_API_URL points at another service."
-    )
+        try:
+            yield from device_chunks(stream)
+        except JsonArrayError as exc:
+            raise ValueError(
+                f"{snapshot.path(DOCUMENT)}: {exc}. The stored document is not in the registry's "
+                'format (`{"ChargeDevice": [...]}`); the format changed or NCR_API_URL points at '
+                "another service."
+            ) from None

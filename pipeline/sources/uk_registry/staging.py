@@ -17,7 +17,9 @@ from upath import UPath
 
 from pipeline.resources.files import atomic_path
 from pipeline.resources.lake import writing
+from pipeline.sources.contract import validate_arrow
 from pipeline.sources.uk_registry import transforms
+from pipeline.sources.uk_registry.raw import DeviceChunk
 from pipeline.sources.uk_registry.schema import ChargeDevices
 
 PREVIEW_ROWS = 10
@@ -43,14 +45,18 @@ class CleanedDevices:
         return self.staged - self.latest
 
 
-def clean_devices_to(target: Path, records: Iterable[object]) -> CleanedDevices:
-    """Validate `records`, keep each id's last version if it has a model, write the table to `target`."""
+def clean_devices_to(target: Path, chunks: Iterable[DeviceChunk]) -> CleanedDevices:
+    """Keep each id's last version if it has a model, from decoded `chunks` (`raw.device_chunks`).
+
+    The table is written to `target`.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     result = CleanedDevices()
     with tempfile.TemporaryDirectory(prefix=f".{target.stem}.", dir=target.parent) as scratch:
         staging = Path(scratch) / "staged.parquet"
-        with pq.ParquetWriter(staging, transforms.DEVICE_SCHEMA) as writer:
-            for batch in transforms.device_batches(records):
+        # Uncompressed: a scratch file read once, where compressing cost more than the bytes it saved.
+        with pq.ParquetWriter(staging, transforms.DEVICE_SCHEMA, compression="none") as writer:
+            for batch in transforms.device_batches(chunks):
                 writer.write_batch(batch.rows)
                 result.records += batch.records
                 result.staged += batch.rows.num_rows
@@ -61,7 +67,7 @@ def clean_devices_to(target: Path, records: Iterable[object]) -> CleanedDevices:
         with atomic_path(target) as tmp, pq.ParquetWriter(tmp, _table_schema()) as writer:
             for batch in pq.ParquetFile(staging).iter_batches(batch_size=transforms.BATCH_ROWS):
                 kept = transforms.keep_latest_with_model(batch, mask)
-                ChargeDevices.validate(kept.to_pandas())  # the table contract, one batch at a time
+                validate_arrow(kept, ChargeDevices, where=f"{target.name}, rows from {result.rows}")
                 writer.write_table(kept)
                 if result.rows == 0 and kept.num_rows:
                     result.preview = kept.slice(0, PREVIEW_ROWS).to_pandas().to_markdown(index=False)

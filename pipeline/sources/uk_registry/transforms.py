@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import ValidationError
 
-from pipeline.sources.contract import reject_row
+from pipeline.resources.json_array import Invalid
+from pipeline.sources.contract import invalid_row
 from pipeline.sources.uk import month_updated, normalise_postcode
+from pipeline.sources.uk_registry.raw import DeviceChunk
 from pipeline.sources.uk_registry.schema import COUNT_KEYS, ChargeDeviceRecord
 
 DEVICE_COLUMNS = [
@@ -41,37 +42,55 @@ class DeviceBatch:
     records: int
 
 
-def device_batches(records: Iterable[object], *, batch_rows: int = BATCH_ROWS) -> Iterator[DeviceBatch]:
-    """Validate records one at a time and hand them on in Arrow batches, so memory stays flat.
+def device_batches(chunks: Iterable[DeviceChunk], *, batch_rows: int = BATCH_ROWS) -> Iterator[DeviceBatch]:
+    """Hand decoded records on in Arrow batches of about `batch_rows`, so memory stays flat.
 
     `position` is the record's index in `ChargeDevice`: the last position of an id is its latest version.
     """
-    rows: list[tuple[object, ...]] = []
+    records: list[ChargeDeviceRecord] = []
+    positions: list[int] = []
     rejects: list[tuple[str, str, str]] = []
-    seen = 0
-    for position, raw in enumerate(records):
-        seen += 1
-        try:
-            record = ChargeDeviceRecord.model_validate(raw)
-        except ValidationError as exc:
-            rejects.append(reject_row(f"ChargeDevice[{position}]", exc, raw))
-            continue
-        rows.append(
-            (*_row(record), position, bool(record.ChargeDeviceModel and record.ChargeDeviceModel.strip()))
-        )
-        if len(rows) == batch_rows:
-            yield DeviceBatch(_batch(rows), rejects, seen)
-            rows, rejects, seen = [], [], 0
-    if rows or rejects or seen:
-        yield DeviceBatch(_batch(rows), rejects, seen)
+    seen = position = 0
+    for chunk in chunks:
+        if not any([type(item) is Invalid for item in chunk]):  # the usual chunk: all valid
+            records.extend(chunk)  # type: ignore[arg-type]
+            positions.extend(range(position, position + len(chunk)))
+            position += len(chunk)
+        else:
+            for item in chunk:
+                if isinstance(item, Invalid):
+                    rejects.append(invalid_row(f"ChargeDevice[{position}]", item))
+                else:
+                    records.append(item)
+                    positions.append(position)
+                position += 1
+        seen += len(chunk)
+        if len(records) >= batch_rows:
+            yield DeviceBatch(_batch(records, positions), rejects, seen)
+            records, positions, rejects, seen = [], [], [], 0
+    if records or rejects or seen:
+        yield DeviceBatch(_batch(records, positions), rejects, seen)
 
 
-def _batch(rows: list[tuple[object, ...]]) -> pa.RecordBatch:
-    columns: list[Sequence[object]] = list(zip(*rows, strict=True)) if rows else [[] for _ in DEVICE_SCHEMA]
-    return pa.RecordBatch.from_arrays(
-        [pa.array(column, type=field.type) for column, field in zip(columns, DEVICE_SCHEMA, strict=True)],
-        schema=DEVICE_SCHEMA,
-    )
+def _batch(records: list[ChargeDeviceRecord], positions: list[int]) -> pa.RecordBatch:
+    """Columns by list comprehension (no object per row beyond the records); postcodes per distinct value."""
+    models = [r.ChargeDeviceModel or "" for r in records]
+    dates = [r.DateUpdated or "" for r in records]
+    addresses = [r.ChargeDeviceLocation.Address if r.ChargeDeviceLocation else None for r in records]
+    postcodes = pa.array([a.PostCode if a else None for a in addresses], type=pa.string()).dictionary_encode()
+    normalised = pa.array([normalise_postcode(p) for p in postcodes.dictionary.to_pylist()], type=pa.string())
+    columns = [
+        pa.array([r.ChargeDeviceId for r in records], type=pa.string()),
+        pa.array([r.ChargeDeviceManufacturer or "" for r in records], type=pa.string()),
+        pa.array([r.LocationType or "" for r in records], type=pa.string()),
+        pa.array(models, type=pa.string()),
+        pc.fill_null(normalised.take(postcodes.indices), ""),
+        pa.array([month_updated(d) for d in dates], type=pa.string()),
+        pa.array(dates, type=pa.string()),
+        pa.array(positions, type=pa.int64()),
+        pa.array([bool(m.strip()) for m in models], type=pa.bool_()),
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=DEVICE_SCHEMA)
 
 
 IdBatches = Callable[[], Iterable[tuple[pa.Array | pa.ChunkedArray, pa.Array | pa.ChunkedArray]]]
@@ -119,20 +138,6 @@ def keep_latest_with_model(batch: pa.RecordBatch | pa.Table, mask: np.ndarray) -
     kept = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
     kept = kept.filter(pc.and_(latest, kept["has_model"]))
     return kept.select(DEVICE_COLUMNS)
-
-
-def _row(record: ChargeDeviceRecord) -> tuple[str, ...]:
-    location = record.ChargeDeviceLocation
-    address = location.Address if location else None
-    return (
-        record.ChargeDeviceId,
-        record.ChargeDeviceManufacturer or "",
-        record.LocationType or "",
-        record.ChargeDeviceModel or "",
-        normalise_postcode(address.PostCode if address else None),
-        month_updated(record.DateUpdated),
-        record.DateUpdated or "",
-    )
 
 
 def charger_model_counts(devices: pa.Table) -> pa.Table:

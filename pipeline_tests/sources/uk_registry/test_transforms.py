@@ -1,5 +1,6 @@
 import csv
 import io
+import json
 from dataclasses import dataclass
 
 import pandas as pd
@@ -7,9 +8,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.resources.json_array import array_items
 from pipeline.sources.contract import rejects_frame
 from pipeline.sources.csv_output import csv_count_total, write_counts_csv
-from pipeline.sources.uk_registry.schema import CSV_HEADER, ChargeDevices, ChargerModelCounts
+from pipeline.sources.uk_registry.schema import (
+    CSV_HEADER,
+    ChargeDeviceRecord,
+    ChargeDevices,
+    ChargerModelCounts,
+)
 from pipeline.sources.uk_registry.staging import clean_devices_to, distinct_ids
 from pipeline.sources.uk_registry.transforms import (
     charger_model_counts,
@@ -47,7 +54,10 @@ def clean(tmp_path):
 
     def run(records):
         path = tmp_path / f"devices-{next(runs)}.parquet"
-        cleaned = clean_devices_to(path, records)
+        document = io.BytesIO(json.dumps({"Scheme": {}, "ChargeDevice": records}).encode("utf-8"))
+        # Tiny chunks: every record boundary is a cut the reader must find and check.
+        chunks = array_items(document, "ChargeDevice", ChargeDeviceRecord, chunk_bytes=64)
+        cleaned = clean_devices_to(path, chunks)
         return Cleaned(
             pq.read_table(path), rejects_frame(cleaned.rejects), cleaned.without_model, cleaned.duplicates
         )
@@ -90,7 +100,13 @@ def test_each_device_id_counts_once_and_bad_records_are_rejected(clean):
     assert devices.table["ChargeDeviceId"].to_pylist() == ["a"]
     assert devices.duplicates == 1
     assert list(devices.rejects["location"]) == ["ChargeDevice[2]", "ChargeDevice[3]", "ChargeDevice[4]"]
-    assert devices.rejects.loc[0, "reason"] == "ChargeDeviceId: Input should be a valid string"
+    assert list(devices.rejects["reason"]) == [
+        "ChargeDeviceId: Expected `str`, got `int`",
+        "record: Expected `object`, got `str`",
+        "ChargeDeviceModel: Expected `str | null`, got `array`",
+    ]
+    assert devices.rejects.loc[1, "record"] == '"junk"'
+    assert json.loads(devices.rejects.loc[0, "record"]) == device(17)
 
 
 def test_counts_keep_devices_with_null_keys_and_sort_by_the_five_keys(clean):
