@@ -38,7 +38,17 @@ QUICK: dict[str, tuple[int, ...]] = {
 }
 PARTS = ("econnect", "registry", "excel", "lake", "ocpi", "demo")
 OCPI_PAGES = 10
-PACKAGES = ("dagster", "pandas", "pyarrow", "numpy", "openpyxl", "rvgsrust-xlsxwriter", "requests", "ijson")
+PACKAGES = (
+    "dagster",
+    "pandas",
+    "pyarrow",
+    "numpy",
+    "openpyxl",
+    "rvgsrust-xlsxwriter",
+    "requests",
+    "ijson",
+    "msgspec",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,6 +40,7 @@ class DeviceBatch:
     rows: pa.RecordBatch
     rejects: list[tuple[str, str, str]]
     records: int
+    hashes: np.ndarray  # hash(ChargeDeviceId) per row, for `latest_mask`
 
 
 def device_batches(chunks: Iterable[DeviceChunk], *, batch_rows: int = BATCH_ROWS) -> Iterator[DeviceBatch]:
@@ -66,10 +67,14 @@ def device_batches(chunks: Iterable[DeviceChunk], *, batch_rows: int = BATCH_ROW
                 position += 1
         seen += len(chunk)
         if len(records) >= batch_rows:
-            yield DeviceBatch(_batch(records, positions), rejects, seen)
+            yield DeviceBatch(_batch(records, positions), rejects, seen, _hashes(records))
             records, positions, rejects, seen = [], [], [], 0
     if records or rejects or seen:
-        yield DeviceBatch(_batch(records, positions), rejects, seen)
+        yield DeviceBatch(_batch(records, positions), rejects, seen, _hashes(records))
+
+
+def _hashes(records: list[ChargeDeviceRecord]) -> np.ndarray:
+    return np.fromiter((hash(r.ChargeDeviceId) for r in records), dtype=np.int64, count=len(records))
 
 
 def _batch(records: list[ChargeDeviceRecord], positions: list[int]) -> pa.RecordBatch:
@@ -94,32 +99,47 @@ def _batch(records: list[ChargeDeviceRecord], positions: list[int]) -> pa.Record
 
 
 IdBatches = Callable[[], Iterable[tuple[pa.Array | pa.ChunkedArray, pa.Array | pa.ChunkedArray]]]
+Hashed = Iterable[tuple[np.ndarray, np.ndarray]]
 
 
-def latest_mask(id_batches: IdBatches, records: int) -> np.ndarray:
+def latest_mask(id_batches: IdBatches, records: int, *, hashed: Hashed | None = None) -> np.ndarray:
     """A boolean per record position: True where that position holds the latest version of its id.
 
     Grouping a million string ids costs hundreds of MB, so ids are grouped by a 64-bit hash (8 bytes
     each, numpy) instead. Only positions whose hash is shared — real duplicates and, very rarely, hash
     collisions — are then compared by their actual ids, in a second pass over the (few) suspects.
-    `id_batches()` yields `(ids, positions)` batches and is called once per pass.
+    `id_batches()` yields `(ids, positions)` batches and is called once per pass. `hashed`, when given,
+    holds `(hashes, positions)` already computed (while staging), and spares the first pass: reading a
+    million ids back costs more memory than anything else here.
     """
     hashes = np.zeros(records, dtype=np.int64)
     present = np.zeros(records, dtype=bool)
-    for ids, positions in id_batches():
-        at = positions.to_numpy()
-        hashes[at] = np.fromiter((hash(value) for value in ids.to_pylist()), dtype=np.int64, count=len(at))
+    if hashed is None:
+        hashed = (
+            (np.fromiter((hash(v) for v in ids.to_pylist()), dtype=np.int64, count=len(ids)), at.to_numpy())
+            for ids, at in id_batches()
+        )
+    for values, at in hashed:
+        hashes[at] = values
         present[at] = True
-    staged = np.flatnonzero(present)
     mask = np.zeros(records, dtype=bool)
+    # Intermediates are dropped as soon as they are used: at a million records each is 4-8 MB.
+    staged = np.flatnonzero(present).astype(np.int32 if records < 2**31 else np.int64)
+    del present
     if len(staged) == 0:
         return mask
-    order = np.lexsort((staged, hashes[staged]))  # by hash, then by position
-    by_hash, position = hashes[staged][order], staged[order]
-    starts = np.r_[True, by_hash[1:] != by_hash[:-1]]
-    ends = np.r_[by_hash[1:] != by_hash[:-1], True]
+    by_hash = hashes[staged]
+    del hashes
+    order = np.argsort(by_hash, kind="stable")  # by hash, then by position (`staged` is ascending)
+    by_hash, position = by_hash[order], staged[order]
+    del order, staged
+    boundary = by_hash[1:] != by_hash[:-1]
+    del by_hash
+    starts, ends = np.r_[True, boundary], np.r_[boundary, True]
+    del boundary
     mask[position[ends]] = True
     suspects = np.sort(position[~(starts & ends)])  # members of hash groups with more than one position
+    del position, starts, ends
     if len(suspects):
         mask[suspects] = False
         latest: dict[str, int] = {}

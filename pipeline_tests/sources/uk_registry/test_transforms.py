@@ -3,6 +3,7 @@ import io
 import json
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -193,6 +194,9 @@ def test_latest_mask_keeps_the_last_position_of_each_id_even_when_hashes_collide
     # Every id hashing alike must not merge different devices: the suspects are compared by id.
     monkeypatch.setattr("builtins.hash", lambda value: 42)
     assert latest_mask(batches, 7).tolist() == [False, False, True, True, True, False, True]
+    # Hashes computed while staging (all colliding here) give the same answer, ids compared from the batches.
+    hashed = [(np.full(3, 42), np.array([0, 1, 2])), (np.full(3, 42), np.array([3, 4, 6]))]
+    assert latest_mask(batches, 7, hashed=hashed).tolist() == [False, False, True, True, True, False, True]
 
 
 def test_distinct_ids_of_a_stored_table_counts_repeats(tmp_path):
