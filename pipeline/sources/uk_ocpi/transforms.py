@@ -7,7 +7,6 @@ conformance table); only what cannot be read at all goes to the rejects.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from functools import cache
 import pandas as pd
 import pandera.pandas as pa
 
+from pipeline.resources.metadata import markdown_text as _md
 from pipeline.sources.contract import rejects_frame
 from pipeline.sources.uk import month_updated, normalise_postcode
 from pipeline.sources.uk_ocpi import schema
@@ -310,14 +310,6 @@ def _columns(model: type[pa.DataFrameModel]) -> dict[str, str]:
 def _frame(model: type[pa.DataFrameModel], rows: list[Row]) -> pd.DataFrame:
     dtypes = _columns(model)
     return pd.DataFrame(rows, columns=list(dtypes)).astype(dtypes)
-
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
-
-
-def _md(value: object) -> str:
-    """A value as literal markdown text: one line, every markdown special character escaped."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
 
 
 def conformance_markdown(conformance: pd.DataFrame) -> str:
