@@ -12,7 +12,7 @@ data they receive (see README).
 import csv
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 import pyarrow as pa
 from dagster import (
@@ -76,9 +76,18 @@ class Counts:
 
 
 def counts_csv_asset(
-    spec: CountsCsv, *, source: str, dep: str, description: str, counts: Callable[[DataDir, str], Counts]
+    spec: CountsCsv,
+    *,
+    source: str,
+    dep: str,
+    description: str,
+    counts: Callable[[DataDir, str], Counts],
+    metadata: Mapping[str, Any],
 ) -> AssetsDefinition:
-    """The asset that uploads `spec` for a day from what `counts(data_dir, day)` gives."""
+    """The asset that uploads `spec` for a day from what `counts(data_dir, day)` gives.
+
+    `metadata` is its catalog entry (`catalog.table`: the CSV's columns and their lineage).
+    """
 
     @snapshot_asset(
         source=source,
@@ -87,6 +96,7 @@ def counts_csv_asset(
         deps=[dep],
         kinds={"s3", "csv"},
         description=description,
+        metadata=metadata,
         check_specs=[
             AssetCheckSpec(
                 spec.check,

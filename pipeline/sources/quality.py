@@ -22,7 +22,12 @@ class QualitySettings(ConfigurableResource):
 def cleaning_check_specs(table: str, rejects: str) -> list[AssetCheckSpec]:
     """The checks every source's cleaning step declares: unique ids (blocking) and the reject share."""
     return [
-        AssetCheckSpec("ids_unique", asset=table, blocking=True),
+        AssetCheckSpec(
+            "ids_unique",
+            asset=table,
+            blocking=True,
+            description="Each id appears once in the table; blocks what is derived from it if not.",
+        ),
         AssetCheckSpec(
             "reject_share",
             asset=rejects,

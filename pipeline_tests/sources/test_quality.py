@@ -31,7 +31,7 @@ def test_quality_settings_rejects_a_share_outside_zero_to_one(share, error_type)
 def test_cleaning_check_specs_declares_blocking_unique_ids_and_reject_share():
     unique, share = cleaning_check_specs("stations", "station_rejects")
     assert (unique.name, unique.asset_key, unique.blocking) == ("ids_unique", AssetKey("stations"), True)
-    assert unique.description is None
+    assert unique.description == "Each id appears once in the table; blocks what is derived from it if not."
     assert (share.name, share.asset_key, share.blocking) == (
         "reject_share",
         AssetKey("station_rejects"),

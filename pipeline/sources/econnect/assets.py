@@ -12,19 +12,29 @@ from dagster import (
     MaterializeResult,
     MetadataValue,
     Output,
+    TableColumn,
+    TableSchema,
 )
 
 from pipeline.orchestration.partitions import REUSED, must_fetch
 from pipeline.resources.lake import location, writing
 from pipeline.resources.metadata import table_metadata
 from pipeline.resources.storage import DataDir
-from pipeline.sources.contract import Rejects, frame_type
+from pipeline.sources import catalog
+from pipeline.sources.catalog import columns, record_schema, rejects_from
+from pipeline.sources.contract import Rejects, column_schema, frame_type
 from pipeline.sources.declare import snapshot_asset, snapshot_multi_asset, tags
 from pipeline.sources.econnect import NAME, transforms
 from pipeline.sources.econnect.client import EConnectApi
 from pipeline.sources.econnect.raw import page_name, read_pages
 from pipeline.sources.econnect.report import write_station_report
-from pipeline.sources.econnect.schema import REPORT_FIELDS, StationCounts, Stations
+from pipeline.sources.econnect.schema import (
+    REPORT_FIELDS,
+    StateByModel,
+    StationCounts,
+    StationRecord,
+    Stations,
+)
 from pipeline.sources.quality import (
     QualitySettings,
     cleaning_check_specs,
@@ -37,7 +47,19 @@ from pipeline.sources.quality import (
 UPSTREAM_FINGERPRINT = "upstream_fingerprint"
 
 
-@snapshot_asset(source=NAME, layer="raw", kinds={"api", "json"}, pool=NAME)
+def sums_to_stations(asset: str, description: str) -> AssetCheckSpec:
+    return AssetCheckSpec("sums_to_stations", asset=asset, blocking=True, description=description)
+
+
+# What the catalog shows: each table's columns, and the upstream columns each is computed from.
+RAW_FIELDS = record_schema(StationRecord, record="station in a page's `content`")
+FROM_PAGES = {"econnect_station_pages": columns(RAW_FIELDS)}
+FROM_STATIONS = {"econnect_stations": columns(column_schema(Stations))}
+
+
+@snapshot_asset(
+    source=NAME, layer="raw", kinds={"api", "json"}, pool=NAME, metadata=catalog.table(RAW_FIELDS)
+)
 def econnect_station_pages(
     context: AssetExecutionContext, econnect: EConnectApi, data_dir: DataDir
 ) -> MaterializeResult:
@@ -87,14 +109,18 @@ def econnect_station_pages(
     outs={
         "econnect_stations": AssetOut(
             dagster_type=frame_type(Stations),
-            kinds={"pandas"},
+            kinds={"parquet"},
             tags=tags(NAME, "clean"),
+            metadata=catalog.table(
+                Stations, upstream=FROM_PAGES, computed_from={"installDate_raw": ["installDate"], "page": []}
+            ),
             description="One row per charging station (deduplicated by `id`), install date parsed to UTC.",
         ),
         "econnect_station_rejects": AssetOut(
             dagster_type=frame_type(Rejects),
-            kinds={"pandas"},
+            kinds={"parquet"},
             tags=tags(NAME, "clean"),
+            metadata=catalog.table(Rejects, upstream=FROM_PAGES, computed_from=rejects_from(RAW_FIELDS)),
             description="Station records that broke the contract: page and item, reason, the record.",
         ),
     },
@@ -136,8 +162,13 @@ def econnect_clean_stations(
     source=NAME,
     layer="aggregate",
     dagster_type=frame_type(StationCounts),
-    kinds={"pandas"},
-    check_specs=[AssetCheckSpec("sums_to_stations", asset="econnect_station_counts", blocking=True)],
+    kinds={"parquet"},
+    metadata=catalog.table(
+        StationCounts,
+        upstream=FROM_STATIONS,
+        computed_from={"field": [], "value": list(REPORT_FIELDS), "count": ["id"]},
+    ),
+    check_specs=[sums_to_stations("econnect_station_counts", "Each field's counts add up to the stations.")],
 )
 def econnect_station_counts(
     econnect_stations: pd.DataFrame,
@@ -152,15 +183,29 @@ def econnect_station_counts(
 @snapshot_asset(
     source=NAME,
     layer="aggregate",
-    kinds={"pandas"},
-    check_specs=[AssetCheckSpec("sums_to_stations", asset="econnect_state_by_model", blocking=True)],
+    kinds={"parquet"},
+    metadata=catalog.table(StateByModel, upstream=FROM_STATIONS),
+    check_specs=[sums_to_stations("econnect_state_by_model", "The pivot's cells add up to the stations.")],
 )
 def econnect_state_by_model(
     econnect_stations: pd.DataFrame,
 ) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
     """Number of stations per charger model (rows) and lifecycle state (columns)."""
     pivot = transforms.state_by_model(econnect_stations)
-    yield Output(pivot, metadata=table_metadata(pivot, index=True))
+    # One column per state found: the columns are known only now, so the schema is the materialisation's.
+    states = [str(state) for state in pivot.columns]
+    state_columns = [TableColumn(s, "int", f"Stations in state '{s}' ('' = none).") for s in states]
+    schema = TableSchema(columns=[*column_schema(StateByModel).columns, *state_columns])
+    yield Output(
+        pivot,
+        metadata={
+            **table_metadata(pivot, index=True),
+            catalog.SCHEMA: schema,
+            catalog.LINEAGE: catalog.lineage(
+                columns(schema), FROM_STATIONS, {state: ["state", "id"] for state in states}
+            ),
+        },
+    )
     total = int(pivot.to_numpy().sum())
     yield totals_check(
         "econnect_state_by_model", "sums_to_stations", {"pivot": total}, len(econnect_stations)

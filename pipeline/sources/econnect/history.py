@@ -10,10 +10,15 @@ from dagster import AssetExecutionContext, MetadataValue, Output
 
 from pipeline.orchestration.partitions import week_before
 from pipeline.resources.lake import read_parquet
+from pipeline.resources.metadata import markdown_table
 from pipeline.resources.storage import DataDir
+from pipeline.sources import catalog
+from pipeline.sources.catalog import columns
+from pipeline.sources.contract import column_schema, frame_type
 from pipeline.sources.declare import snapshot_asset
 from pipeline.sources.econnect import NAME, transforms
 from pipeline.sources.econnect.raw import read_pages
+from pipeline.sources.econnect.schema import ModelStateChanges, StateHistory, StationCounts, Stations
 
 HISTORY_DAYS_SHOWN = 14
 
@@ -35,7 +40,18 @@ def stored_state_counts(data_dir: DataDir, day: str) -> pd.DataFrame:
     return transforms.station_counts(stations) if stations is not None else pd.DataFrame()
 
 
-@snapshot_asset(source=NAME, layer="aggregate", deps=["econnect_station_counts"], kinds={"pandas"})
+@snapshot_asset(
+    source=NAME,
+    layer="aggregate",
+    deps=["econnect_station_counts"],
+    kinds={"parquet"},
+    dagster_type=frame_type(StateHistory),
+    metadata=catalog.table(
+        StateHistory,
+        upstream={"econnect_station_counts": columns(column_schema(StationCounts))},
+        computed_from={"day": [], "state": ["value"], "stations": ["count"]},
+    ),
+)
 def econnect_state_history(context: AssetExecutionContext, data_dir: DataDir) -> Output[pd.DataFrame]:
     """Stations per lifecycle state on every stored day up to this one (long: day, state, stations)."""
     days = data_dir.raw(NAME).days(up_to=context.partition_key)
@@ -46,12 +62,22 @@ def econnect_state_history(context: AssetExecutionContext, data_dir: DataDir) ->
         metadata={
             "dagster/row_count": len(history),
             "days": len(days),
-            "history": MetadataValue.md(wide.to_markdown() if len(wide) else "_(no stored days)_"),
+            "history": MetadataValue.md(markdown_table(wide, index=True, empty="_(no stored days)_")),
         },
     )
 
 
-@snapshot_asset(source=NAME, layer="aggregate", kinds={"pandas"})
+@snapshot_asset(
+    source=NAME,
+    layer="aggregate",
+    kinds={"parquet"},
+    dagster_type=frame_type(ModelStateChanges),
+    metadata=catalog.table(
+        ModelStateChanges,
+        upstream={"econnect_stations": columns(column_schema(Stations))},
+        computed_from={"from_state": ["state"], "to_state": ["state"], "stations": ["id"]},
+    ),
+)
 def econnect_model_state_changes(
     context: AssetExecutionContext, data_dir: DataDir, econnect_stations: pd.DataFrame
 ) -> Output[pd.DataFrame]:
@@ -74,6 +100,6 @@ def econnect_model_state_changes(
             "dagster/row_count": len(changes),
             "compared_with": baseline_day if baseline is not None else f"{baseline_day} (not stored)",
             "planned_to_operational": int(planned_to_operational),
-            "changes": MetadataValue.md(changes.to_markdown(index=False) if len(changes) else "_(none)_"),
+            "changes": MetadataValue.md(markdown_table(changes, empty="_(none)_")),
         },
     )

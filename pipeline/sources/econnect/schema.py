@@ -58,3 +58,34 @@ class StationCounts(pa.DataFrameModel):
     class Config:
         strict = True
         ordered = True
+
+
+class StateHistory(pa.DataFrameModel):
+    """Stations per lifecycle state on every stored day (long form)."""
+
+    day: Series[str] = pa.Field(description="The snapshot day, YYYY-MM-DD.")
+    state: Series[str] = pa.Field(description="Lifecycle state; '' when none.")
+    stations: Series[int] = pa.Field(gt=0, description="Stations in that state that day.")
+
+    class Config:
+        strict = True
+        ordered = True
+
+
+class ModelStateChanges(pa.DataFrameModel):
+    """Per model, stations that moved from one state to another since the snapshot 7 days before."""
+
+    modelInfo: Series[str] = pa.Field(description="Charger model (the later snapshot's, else the earlier).")
+    from_state: Series[str] = pa.Field(description="State a week before; '(new)' for a new station.")
+    to_state: Series[str] = pa.Field(description="State on the day; '(gone)' for a station that went.")
+    stations: Series[int] = pa.Field(gt=0, description="Stations that made that move.")
+
+    class Config:
+        strict = True
+        ordered = True
+
+
+class StateByModel(pa.DataFrameModel):
+    """Stations per charger model (rows) and lifecycle state (one column per state, named after it)."""
+
+    modelInfo: Series[str] = pa.Field(description="Charger model; '' when none. The table's index.")

@@ -17,17 +17,19 @@ from pandera.typing import Series
 
 from pipeline.orchestration.partitions import week_before
 from pipeline.resources.lake import read_parquet
-from pipeline.resources.metadata import table_metadata
+from pipeline.resources.metadata import markdown_table, table_metadata
 from pipeline.resources.storage import DataDir
-from pipeline.sources.contract import Rejects, frame_type
+from pipeline.sources import catalog
+from pipeline.sources.contract import Rejects, column_schema, frame_type
 from pipeline.sources.csv_output import BATCH_ROWS, Counts, CountsCsv, counts_csv_asset
 from pipeline.sources.declare import Layer, snapshot_asset, snapshot_multi_asset, tags
 from pipeline.sources.uk_ocpi import NAME, transforms
 from pipeline.sources.uk_ocpi.feeds import Feed
-from pipeline.sources.uk_ocpi.fetch import FEEDS, feed_zone
+from pipeline.sources.uk_ocpi.fetch import FEED_FIELDS, FEEDS, FeedStatus, feed_key, feed_zone
 from pipeline.sources.uk_ocpi.raw import read_locations
 from pipeline.sources.uk_ocpi.schema import (
     CSV_HEADER,
+    ChargePointCounts,
     Conformance,
     Connectors,
     Evses,
@@ -81,12 +83,68 @@ def feeds_metadata(status: pd.DataFrame) -> dict[str, MetadataValue]:
     }
 
 
+E, C = "evses[].", "evses[].connectors[]."  # where EVSE and connector fields sit in a feed's location
+OPERATOR: dict[str, list[catalog.Source]] = {
+    "operator": [(FEEDS, "operator")],
+    "operator_name": [(FEEDS, "name")],
+}
+LOCATIONS_FROM: dict[str, list[catalog.Source]] = {
+    **OPERATOR,
+    "location_id": ["id"],
+    "postcode": ["postal_code"],
+    "latitude": ["coordinates"],
+    "longitude": ["coordinates"],
+}
+EVSES_FROM: dict[str, list[catalog.Source]] = {
+    **LOCATIONS_FROM,
+    "uid": [f"{E}uid"],
+    "evse_id": [f"{E}evse_id"],
+    "status": [f"{E}status"],
+    "connector_standards": [f"{C}standard"],
+    "power_types": [f"{C}power_type"],
+    "max_power_kw": [f"{C}max_electric_power", f"{C}max_voltage", f"{C}max_amperage", f"{C}power_type"],
+    "last_updated": [f"{E}last_updated", "last_updated"],
+}
+CONNECTORS_FROM: dict[str, list[catalog.Source]] = {
+    "operator": OPERATOR["operator"],
+    "location_id": ["id"],
+    "evse": [f"{E}uid", f"{E}evse_id"],
+    "connector_id": [f"{C}id"],
+    **{name: [f"{C}{name}"] for name in ("standard", "format", "power_type", "max_voltage", "max_amperage")},
+    "max_electric_power": [f"{C}max_electric_power"],
+    "power_w": [f"{C}max_electric_power", f"{C}max_voltage", f"{C}max_amperage", f"{C}power_type"],
+}
+_FETCH = ["wire_style", "pages", "records", "http_requests", "http_retries"]
+CONFORMANCE_FROM: dict[str, list[catalog.Source]] = {
+    **{name: [] for name in catalog.columns(column_schema(FeedConformance))},
+    **OPERATOR,
+    **{name: [(FEEDS, name)] for name in _FETCH},
+    **{name: ["id", "publish"] for name in ("locations", "published_locations", "unpublished_locations")},
+    "duplicate_locations": ["id"],
+    **{
+        name: [f"{E}uid", f"{E}evse_id", f"{E}status"]
+        for name in ("evses", "removed_evses", "duplicate_evses")
+    },
+}
+
+
 def build_assets(feeds: list[Feed], *, upload: bool) -> list[AssetsDefinition]:
     """The derived assets over `feeds`; the CSV upload only when there is a bucket."""
+    from_feeds = {feed_key(feed).to_user_string(): catalog.columns(FEED_FIELDS) for feed in feeds}
+    feed_status = {FEEDS: catalog.columns(column_schema(FeedStatus))}
 
-    def out(model: type[pandera.DataFrameModel], layer: Layer, description: str) -> AssetOut:
+    def out(
+        model: type[pandera.DataFrameModel],
+        layer: Layer,
+        description: str,
+        computed_from: dict[str, list[catalog.Source]],
+    ) -> AssetOut:
         return AssetOut(
-            dagster_type=frame_type(model), kinds={"parquet"}, tags=tags(NAME, layer), description=description
+            dagster_type=frame_type(model),
+            kinds={"parquet"},
+            tags=tags(NAME, layer),
+            description=description,
+            metadata=catalog.table(model, upstream=from_feeds, computed_from=computed_from, also=feed_status),
         )
 
     @snapshot_multi_asset(
@@ -94,16 +152,23 @@ def build_assets(feeds: list[Feed], *, upload: bool) -> list[AssetsDefinition]:
         name=f"{NAME}_clean",
         deps=[FEEDS],
         outs={
-            "uk_ocpi_locations": out(Locations, "clean", "One row per published location of every feed."),
+            "uk_ocpi_locations": out(
+                Locations, "clean", "One row per published location of every feed.", LOCATIONS_FROM
+            ),
             "uk_ocpi_evses": out(
-                Evses, "clean", "One row per EVSE (operator + uid, or evse_id), not REMOVED."
+                Evses, "clean", "One row per EVSE (operator + uid, or evse_id), not REMOVED.", EVSES_FROM
             ),
             "uk_ocpi_connectors": out(
-                Connectors, "clean", "One row per connector of those EVSEs, power in W."
+                Connectors, "clean", "One row per connector of those EVSEs, power in W.", CONNECTORS_FROM
             ),
-            "uk_ocpi_rejects": out(Rejects, "clean", "Values that could not be read: where, why, the value."),
+            "uk_ocpi_rejects": out(
+                Rejects,
+                "clean",
+                "Values that could not be read: where, why, the value.",
+                catalog.rejects_from(FEED_FIELDS),  # type: ignore[arg-type]
+            ),
             "uk_ocpi_conformance": out(
-                FeedConformance, "aggregate", "Per feed: how it departs from OCPI 2.2.1."
+                FeedConformance, "aggregate", "Per feed: how it departs from OCPI 2.2.1.", CONFORMANCE_FROM
             ),
         },
     )
@@ -138,8 +203,14 @@ def build_assets(feeds: list[Feed], *, upload: bool) -> list[AssetsDefinition]:
             },
         )
 
+    evses = {"uk_ocpi_evses": catalog.columns(column_schema(Evses))}
+
     @snapshot_asset(
-        source=NAME, layer="aggregate", dagster_type=frame_type(StatusByOperator), kinds={"parquet"}
+        source=NAME,
+        layer="aggregate",
+        dagster_type=frame_type(StatusByOperator),
+        kinds={"parquet"},
+        metadata=catalog.table(StatusByOperator, upstream=evses, computed_from={"evses": ["uid", "evse_id"]}),
     )
     def uk_ocpi_status_by_operator(uk_ocpi_evses: pd.DataFrame) -> Output[pd.DataFrame]:
         """EVSEs per operator and status on the day."""
@@ -152,6 +223,15 @@ def build_assets(feeds: list[Feed], *, upload: bool) -> list[AssetsDefinition]:
         deps=["uk_ocpi_status_by_operator"],
         dagster_type=frame_type(OutOfOrderHistory),
         kinds={"parquet"},
+        metadata=catalog.table(
+            OutOfOrderHistory,
+            upstream={"uk_ocpi_status_by_operator": catalog.columns(column_schema(StatusByOperator))},
+            computed_from={
+                "day": [],
+                "out_of_order": ["status", "evses"],
+                "out_of_order_share": ["status", "evses"],
+            },
+        ),
     )
     def uk_ocpi_out_of_order_history(
         context: AssetExecutionContext, data_dir: DataDir
@@ -169,9 +249,7 @@ def build_assets(feeds: list[Feed], *, upload: bool) -> list[AssetsDefinition]:
                 "dagster/row_count": len(history),
                 "days": len(days),
                 "week_over_week": MetadataValue.md(
-                    weekly.to_markdown(index=False)
-                    if baseline in days
-                    else f"_No snapshot stored for {baseline}._"
+                    markdown_table(weekly) if baseline in days else f"_No snapshot stored for {baseline}._"
                 ),
             },
         )
@@ -209,4 +287,17 @@ def _csv_asset() -> AssetsDefinition:
         description="`charge_points_UK.csv`: EVSEs per operator, parking type, connectors, max power, "
         "postcode and month updated, uploaded next to `charger_models_UK.csv` (latest and dated keys).",
         counts=_counts,
+        metadata=catalog.table(
+            ChargePointCounts,
+            upstream={"uk_ocpi_evses": catalog.columns(column_schema(Evses))},
+            computed_from={
+                "Operator": ["operator_name"],
+                "ParkingType": ["parking_type"],
+                "Connectors": ["connector_standards"],
+                "MaxPowerKW": ["max_power_kw"],
+                "PostCode": ["postcode"],
+                "MonthUpdated": ["last_updated"],
+                "Count": ["uid", "evse_id"],
+            },
+        ),
     )

@@ -35,13 +35,22 @@ from pandera.typing import Series
 
 from pipeline.orchestration.partitions import REUSED, SnapshotUnavailable, must_fetch
 from pipeline.resources.lake import location, put_bytes
+from pipeline.resources.metadata import markdown_table
 from pipeline.resources.raw_zone import RawZone
 from pipeline.resources.storage import DataDir
-from pipeline.sources.contract import column_schema
+from pipeline.sources import catalog
 from pipeline.sources.declare import snapshot_multi_asset, tags
 from pipeline.sources.uk_ocpi import NAME
 from pipeline.sources.uk_ocpi.client import FeedFetch, OcpiFeeds
 from pipeline.sources.uk_ocpi.feeds import Feed
+from pipeline.sources.uk_ocpi.schema import ConnectorRecord, EvseRecord, LocationRecord
+
+# The fields read from each feed's locations (OCPI 2.2.1 Location, its EVSEs and their connectors).
+FEED_FIELDS = catalog.combined(
+    catalog.record_schema(LocationRecord, record="location"),
+    catalog.record_schema(EvseRecord, prefix="evses[].", record="EVSE of a location"),
+    catalog.record_schema(ConnectorRecord, prefix="evses[].connectors[].", record="connector of an EVSE"),
+)
 
 
 class FeedStatus(pa.DataFrameModel):
@@ -103,7 +112,11 @@ def build_fetch_asset(feeds: list[Feed]) -> AssetsDefinition:
             kinds={"api", "json"},
             skippable=True,
             description=f"{feed.name}'s OCPI Locations feed ({feed.url}): every page exactly as returned.",
-            metadata={"operator": feed.operator, "url": MetadataValue.url(feed.url)},
+            metadata={
+                "operator": feed.operator,
+                "url": MetadataValue.url(feed.url),
+                **catalog.table(FEED_FIELDS),
+            },
         )
         for feed in feeds
     ]
@@ -114,7 +127,7 @@ def build_fetch_asset(feeds: list[Feed]) -> AssetsDefinition:
             kinds={"parquet"},
             description="Which feeds today's snapshot holds: per feed its status, last success, pages, "
             "records, requests, retries and error. Every derived uk_ocpi asset reads the feeds it lists.",
-            metadata={"dagster/column_schema": column_schema(FeedStatus)},
+            metadata=catalog.table(FeedStatus),
         )
     )
     checks = [
@@ -256,7 +269,7 @@ def _status(
     put_bytes(data_dir.table_path(FEEDS, day), buffer.getvalue())
     included = status.loc[status["included"], "operator"].tolist()
     missing = status.loc[~status["included"], "operator"].tolist()
-    shown = status.drop(columns=["url"]).to_markdown(index=False)
+    shown = markdown_table(status.drop(columns=["url"]))
     yield MaterializeResult(
         asset_key=FEEDS,
         metadata={

@@ -15,8 +15,10 @@ from dagster import (
 
 from pipeline.orchestration.partitions import REUSED, must_fetch
 from pipeline.resources.lake import location, parquet_file, read_table, writing
-from pipeline.resources.metadata import table_metadata
+from pipeline.resources.metadata import PREVIEW_ROWS, markdown_table, table_metadata
 from pipeline.resources.storage import DataDir
+from pipeline.sources import catalog
+from pipeline.sources.catalog import columns, record_schema, rejects_from
 from pipeline.sources.contract import Rejects, column_schema, rejects_frame
 from pipeline.sources.csv_output import BATCH_ROWS, Counts, CountsCsv, counts_csv_asset
 from pipeline.sources.declare import snapshot_asset, snapshot_multi_asset, tags
@@ -30,7 +32,12 @@ from pipeline.sources.quality import (
 from pipeline.sources.uk_registry import NAME, transforms
 from pipeline.sources.uk_registry.client import RegistryApi, validators_of
 from pipeline.sources.uk_registry.raw import DOCUMENT, read_charge_devices
-from pipeline.sources.uk_registry.schema import CSV_HEADER, ChargeDevices, ChargerModelCounts
+from pipeline.sources.uk_registry.schema import (
+    CSV_HEADER,
+    ChargeDeviceRecord,
+    ChargeDevices,
+    ChargerModelCounts,
+)
 from pipeline.sources.uk_registry.staging import clean_devices_to, distinct_ids, write_table
 
 CSV = CountsCsv(
@@ -42,8 +49,15 @@ CSV = CountsCsv(
 # Metadata key on uk_registry_snapshot: the ETag/Last-Modified the change sensor sends back.
 UPSTREAM_VALIDATORS = "upstream_validators"
 
+# What the catalog shows: each table's columns, and the upstream columns each is computed from.
+RAW_FIELDS = record_schema(ChargeDeviceRecord, record="device in `ChargeDevice`")
+FROM_SNAPSHOT = {"uk_registry_snapshot": columns(RAW_FIELDS)}
+COUNTS_COLUMNS = columns(column_schema(ChargerModelCounts))
 
-@snapshot_asset(source=NAME, layer="raw", kinds={"api", "json"}, pool=NAME)
+
+@snapshot_asset(
+    source=NAME, layer="raw", kinds={"api", "json"}, pool=NAME, metadata=catalog.table(RAW_FIELDS)
+)
 def uk_registry_snapshot(
     context: AssetExecutionContext, uk_registry: RegistryApi, data_dir: DataDir
 ) -> MaterializeResult:
@@ -85,7 +99,14 @@ def uk_registry_snapshot(
             kinds={"parquet"},
             tags=tags(NAME, "clean"),
             description="One row per UK charge device with a model: normalised postcode, month last updated.",
-            metadata={"dagster/column_schema": column_schema(ChargeDevices)},
+            metadata=catalog.table(
+                ChargeDevices,
+                upstream=FROM_SNAPSHOT,
+                computed_from={
+                    "PostCode": ["ChargeDeviceLocation.Address.PostCode"],
+                    "MonthUpdated": ["DateUpdated"],
+                },
+            ),
         ),
         AssetSpec(
             "uk_registry_device_rejects",
@@ -93,7 +114,7 @@ def uk_registry_snapshot(
             kinds={"parquet"},
             tags=tags(NAME, "clean"),
             description="Registry records that broke the contract: position, reason, the record.",
-            metadata={"dagster/column_schema": column_schema(Rejects)},
+            metadata=catalog.table(Rejects, upstream=FROM_SNAPSHOT, computed_from=rejects_from(RAW_FIELDS)),
         ),
     ],
     check_specs=cleaning_check_specs("uk_registry_devices", "uk_registry_device_rejects"),
@@ -144,8 +165,19 @@ def uk_registry_clean_devices(
     layer="aggregate",
     deps=["uk_registry_devices"],
     kinds={"parquet"},
-    metadata={"dagster/column_schema": column_schema(ChargerModelCounts)},
-    check_specs=[AssetCheckSpec("sums_to_devices", asset="uk_registry_model_counts", blocking=True)],
+    metadata=catalog.table(
+        ChargerModelCounts,
+        upstream={"uk_registry_devices": columns(column_schema(ChargeDevices))},
+        computed_from={"Count": ["ChargeDeviceId"]},
+    ),
+    check_specs=[
+        AssetCheckSpec(
+            "sums_to_devices",
+            asset="uk_registry_model_counts",
+            blocking=True,
+            description="The counts add up to the devices in uk_registry_devices.",
+        )
+    ],
 )
 def uk_registry_model_counts(
     context: AssetExecutionContext, data_dir: DataDir
@@ -163,7 +195,7 @@ def uk_registry_model_counts(
         metadata={
             "dagster/row_count": counts.num_rows,
             "devices": total,
-            "preview": MetadataValue.md(counts.slice(0, 10).to_pandas().to_markdown(index=False)),
+            "preview": MetadataValue.md(markdown_table(counts.slice(0, PREVIEW_ROWS).to_pandas())),
         }
     )
     yield totals_check("uk_registry_model_counts", "sums_to_devices", {"Count": total}, devices.num_rows)
@@ -183,4 +215,5 @@ uk_registry_models_csv = counts_csv_asset(
     "`s3://{PIPELINE_S3_BUCKET}/{PIPELINE_S3_PREFIX}charger_models_UK.csv`, plus a dated copy under "
     "`{day}/`, each in one checksummed PUT.",
     counts=_model_counts,
+    metadata=catalog.table(ChargerModelCounts, upstream={"uk_registry_model_counts": COUNTS_COLUMNS}),
 )

@@ -9,14 +9,30 @@ from dagster import AssetExecutionContext, MetadataValue, Output
 
 from pipeline.orchestration.partitions import week_before
 from pipeline.resources.lake import read_table
+from pipeline.resources.metadata import markdown_table
 from pipeline.resources.storage import DataDir
+from pipeline.sources import catalog
+from pipeline.sources.catalog import columns
+from pipeline.sources.contract import column_schema, frame_type
 from pipeline.sources.declare import snapshot_asset
 from pipeline.sources.uk_registry import NAME, transforms
 from pipeline.sources.uk_registry.raw import read_charge_devices
+from pipeline.sources.uk_registry.schema import ChargerModelCounts, ManufacturerHistory
 from pipeline.sources.uk_registry.staging import clean_devices_to
 
 
-@snapshot_asset(source=NAME, layer="aggregate", deps=["uk_registry_model_counts"], kinds={"pandas"})
+@snapshot_asset(
+    source=NAME,
+    layer="aggregate",
+    deps=["uk_registry_model_counts"],
+    kinds={"parquet"},
+    dagster_type=frame_type(ManufacturerHistory),
+    metadata=catalog.table(
+        ManufacturerHistory,
+        upstream={"uk_registry_model_counts": columns(column_schema(ChargerModelCounts))},
+        computed_from={"day": [], "devices": ["Count"]},
+    ),
+)
 def uk_registry_manufacturer_history(
     context: AssetExecutionContext, data_dir: DataDir
 ) -> Output[pd.DataFrame]:
@@ -36,7 +52,7 @@ def uk_registry_manufacturer_history(
         weekly = transforms.week_over_week(
             history, key="ChargeDeviceManufacturer", value="devices", day=day, week_before=baseline
         )
-        metadata["week_over_week"] = MetadataValue.md(weekly.to_markdown(index=False))
+        metadata["week_over_week"] = MetadataValue.md(markdown_table(weekly))
     else:
         metadata["week_over_week"] = MetadataValue.md(f"_No snapshot stored for {baseline}._")
     return Output(history, metadata=metadata)

@@ -62,3 +62,15 @@ class ChargerModelCounts(pa.DataFrameModel):
     class Config:
         strict = True
         ordered = True
+
+
+class ManufacturerHistory(pa.DataFrameModel):
+    """Devices per manufacturer on every stored day (long form)."""
+
+    day: Series[str] = pa.Field(description="The snapshot day, YYYY-MM-DD.")
+    ChargeDeviceManufacturer: Series[str] = pa.Field(description="'' when the registry has none.")
+    devices: Series[int] = pa.Field(ge=0, description="Devices with a model from that manufacturer that day.")
+
+    class Config:
+        strict = True
+        ordered = True

@@ -17,12 +17,11 @@ from upath import UPath
 
 from pipeline.resources.files import atomic_path
 from pipeline.resources.lake import writing
+from pipeline.resources.metadata import PREVIEW_ROWS, markdown_table
 from pipeline.sources.contract import validate_arrow
 from pipeline.sources.uk_registry import transforms
 from pipeline.sources.uk_registry.raw import DeviceChunk
 from pipeline.sources.uk_registry.schema import ChargeDevices
-
-PREVIEW_ROWS = 10
 
 
 @dataclass
@@ -74,7 +73,7 @@ def clean_devices_to(target: Path, chunks: Iterable[DeviceChunk]) -> CleanedDevi
                 validate_arrow(kept, ChargeDevices, where=f"{target.name}, rows from {result.rows}")
                 writer.write_table(kept)
                 if result.rows == 0 and kept.num_rows:
-                    result.preview = kept.slice(0, PREVIEW_ROWS).to_pandas().to_markdown(index=False)
+                    result.preview = markdown_table(kept.slice(0, PREVIEW_ROWS).to_pandas())
                 result.rows += kept.num_rows
     return result
 
