@@ -19,6 +19,7 @@ from dagster import Definitions, EnvVar, definitions, in_process_executor
 
 from pipeline.orchestration.alerts import AlertWebhook, pipeline_run_failure_alert
 from pipeline.orchestration.assembly import orchestrate
+from pipeline.orchestration.deployment import Deployment
 from pipeline.orchestration.settings import OrchestrationSettings
 from pipeline.resources.http import HttpSettings
 from pipeline.resources.lake import lake_root
@@ -33,17 +34,20 @@ def build_definitions(
 ) -> Definitions:
     """Definitions for this environment. Tests call it with a sandbox environment and faster retries."""
     settings = OrchestrationSettings.from_env(environ)
+    data_dir = _data_dir(environ)
+    # A lake the code cannot honour fails here, at load time, naming the setting.
+    deployment = Deployment.from_env(environ, lake_root(data_dir))
     sources, statuses = build_sources(discover(), SourceContext(environ, http or HttpSettings()))
     log.info("Sources:\n  %s", "\n  ".join(statuses))
     merged = Definitions.merge(*sources) if sources else Definitions()
-    orchestration = orchestrate(list(merged.assets or []), settings)
+    orchestration = orchestrate(list(merged.assets or []), settings, deployment)
     return Definitions(
         assets=orchestration.assets,
         asset_checks=orchestration.asset_checks,
         jobs=orchestration.jobs,
         schedules=orchestration.schedules,
         sensors=[*(merged.sensors or []), *orchestration.sensors, pipeline_run_failure_alert],
-        resources={**dict(merged.resources or {}), **_shared_resources(environ)},
+        resources={**dict(merged.resources or {}), **_shared_resources(environ, data_dir)},
         # One process per run: spawning a process per step costs more than the steps on a 2-core box,
         # and the I/O-bound steps already overlap their requests with threads.
         executor=in_process_executor,
@@ -51,10 +55,12 @@ def build_definitions(
     )
 
 
-def _shared_resources(environ: Mapping[str, str]) -> dict[str, object]:
+def _data_dir(environ: Mapping[str, str]) -> str:
+    return environ.get("PIPELINE_DATA_DIR", "").strip() or "./data"
+
+
+def _shared_resources(environ: Mapping[str, str], data_dir: str) -> dict[str, object]:
     """What every source may use: the data directory, table storage, quality limits, alerts, S3."""
-    data_dir = environ.get("PIPELINE_DATA_DIR", "").strip() or "./data"
-    lake_root(data_dir)  # a lake the code cannot honour fails here, at load time, naming the setting
     webhook = "PIPELINE_ALERT_WEBHOOK_URL"
     resources: dict[str, object] = {
         "data_dir": DataDir(path=data_dir),

@@ -16,7 +16,10 @@ FEEDS.write_text(
 NO_FEEDS = FEEDS.with_name("none.yaml")
 NO_FEEDS.write_text("feeds: []\n")
 
+EMPTY_LAKE = Path(tempfile.mkdtemp(prefix="lake."))  # no stored day: the partitions start today
+
 ALL_SOURCES_ON = {
+    "PIPELINE_DATA_DIR": str(EMPTY_LAKE),
     "ECONNECT_API_URL": DEAD,
     "ECONNECT_USERNAME": USERNAME,
     "ECONNECT_PASSWORD": PASSWORD,

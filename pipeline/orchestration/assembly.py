@@ -13,6 +13,7 @@ from dagster import (
 )
 
 from pipeline.orchestration.automation import automation_sensor, with_automation
+from pipeline.orchestration.deployment import Deployment
 from pipeline.orchestration.schedules import (
     AssetJob,
     build_freshness,
@@ -32,8 +33,11 @@ class Orchestration:
     sensors: list[SensorDefinition] = field(default_factory=list)
 
 
-def orchestrate(assets: Sequence[object], settings: OrchestrationSettings) -> Orchestration:
-    """Automation on every derived asset; the daily schedule and freshness watch on every raw one.
+def orchestrate(
+    assets: Sequence[object], settings: OrchestrationSettings, deployment: Deployment
+) -> Orchestration:
+    """Automation on every derived asset; the daily schedule and freshness watch on every raw one;
+    the deployment's owner, storage kinds and partitions on all.
 
     With no source configured there is nothing to schedule, so no job, schedule or sensor exists
     that could tick and fail.
@@ -42,7 +46,7 @@ def orchestrate(assets: Sequence[object], settings: OrchestrationSettings) -> Or
     raw_keys = sorted(
         (spec.key for a in definitions for spec in a.specs if spec.tags.get(LAYER) == "raw"), key=str
     )
-    result = Orchestration(assets=with_automation(definitions, settings))
+    result = Orchestration(assets=deployment.apply(with_automation(definitions, settings)))
     if not raw_keys:
         return result
     freshness_checks, freshness_job, freshness_schedule = build_freshness(raw_keys)

@@ -12,9 +12,19 @@ from dagster import (
     EventLogRecord,
 )
 
-# end_offset=1 makes today's partition exist, so today's snapshot can be taken today (by default a
-# daily partition only exists once its day is over).
-daily_snapshots = DailyPartitionsDefinition(start_date="2025-01-01", end_offset=1, timezone="UTC")
+
+def snapshot_partitions(first_day: str) -> DailyPartitionsDefinition:
+    """One partition per UTC day from `first_day` (the deployment's first snapshot) to today.
+
+    end_offset=1 makes today's partition exist, so today's snapshot can be taken today (by default a
+    daily partition only exists once its day is over).
+    """
+    return DailyPartitionsDefinition(start_date=first_day, end_offset=1, timezone="UTC")
+
+
+# What the sources declare their assets with. `orchestration.deployment.Deployment.apply` replaces it
+# on every asset with the deployment's own, which starts at its first snapshot.
+daily_snapshots = snapshot_partitions("2025-01-01")
 
 
 def today_key(now: datetime | None = None) -> str:

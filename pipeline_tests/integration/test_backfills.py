@@ -212,6 +212,8 @@ def test_a_past_day_never_stored_fails_at_once_without_a_request(s3, lake):
             data_dir=data_dir,
             prefix=lake.exports("never/"),
         )
+        # A deployment whose first snapshot was a month ago: NEVER_STORED is one of its days (a gap).
+        env["PIPELINE_FIRST_SNAPSHOT_DAY"] = (TODAY - timedelta(days=30)).isoformat()
         result = support.materialise(env, NEVER_STORED, selection=[AssetKey(raw) for raw in RAW])
         requests = econnect.requests + ncr.requests
     assert not result.success

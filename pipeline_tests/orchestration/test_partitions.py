@@ -2,13 +2,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline.orchestration.partitions import SnapshotUnavailable, daily_snapshots, must_fetch
+from pipeline.orchestration.partitions import SnapshotUnavailable, must_fetch, snapshot_partitions
 
 
-def test_todays_partition_exists_so_todays_snapshot_can_be_taken():
+def test_the_days_run_from_the_first_snapshot_to_today_so_todays_snapshot_can_be_taken():
     now = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)
-    assert daily_snapshots.get_partition_keys(current_time=now)[-1] == "2026-11-25"
-    assert daily_snapshots.get_first_partition_key() == "2025-01-01"
+    days = snapshot_partitions("2026-11-20").get_partition_keys(current_time=now)
+    assert days == ["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23", "2026-11-24", "2026-11-25"]
 
 
 NOW = datetime(2026, 11, 25, 5, 0, tzinfo=UTC)

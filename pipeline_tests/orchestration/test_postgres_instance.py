@@ -120,7 +120,8 @@ def instance(dagster_home):
 
 @pytest.fixture(scope="module")
 def sandbox_defs(sandbox_env):
-    return build_definitions(sandbox_env)
+    # A deployment taking snapshots since 2025, so the schedule's 2025 tick names one of its days.
+    return build_definitions({**sandbox_env, "PIPELINE_FIRST_SNAPSHOT_DAY": "2025-01-01"})
 
 
 def econnect_tick(instance, sandbox_defs):

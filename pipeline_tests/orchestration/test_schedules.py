@@ -19,8 +19,11 @@ def tick(defs, when):
     return schedule.evaluate_tick(context)
 
 
+SINCE_2026 = {**ALL_SOURCES_ON, "PIPELINE_FIRST_SNAPSHOT_DAY": "2026-01-01"}  # the ticks below are its days
+
+
 def test_daily_schedule_requests_todays_utc_partition_and_runs_by_default():
-    defs = build_definitions(ALL_SOURCES_ON)
+    defs = build_definitions(SINCE_2026)
     schedule = defs.resolve_schedule_def("daily_raw_snapshots")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 5 * * *", "UTC")
     assert schedule.default_status == DefaultScheduleStatus.RUNNING
@@ -32,7 +35,7 @@ def test_daily_schedule_requests_todays_utc_partition_and_runs_by_default():
 
 def test_schedule_time_and_timezone_are_settings_and_the_partition_stays_the_utc_day():
     env = {
-        **ALL_SOURCES_ON,
+        **SINCE_2026,
         "PIPELINE_SNAPSHOT_CRON": "30 0 * * *",
         "PIPELINE_SCHEDULE_TIMEZONE": "Europe/London",
     }
