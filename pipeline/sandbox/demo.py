@@ -4,7 +4,8 @@
 operator runs in production (`dagster asset materialize ... --select '*' --partition DAY`) on the
 instance in `.dagster_home` and prints where the outputs are. `make ui` starts the sandbox again and
 `dagster dev` on that instance, so the UI shows the demo's runs and lineage, and runs launched from it
-(or by its schedules and sensors) reach the sandbox instead of the real APIs.
+(or by its schedules and sensors) reach the sandbox instead of the real APIs. Ctrl-C (or SIGTERM) stops
+`dagster dev`, everything it started (webserver, daemon, code servers, runs) and the sandbox.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import argparse
 import csv
 import io
 import os
+import signal
 import subprocess  # nosec B404: runs the dagster CLI from this virtualenv, no shell
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--ui", action="store_true", help="start `dagster dev` against the sandbox")
+    parser.add_argument("--port", type=int, default=3000, help="the UI's port with --ui (default 3000)")
     args = parser.parse_args(argv)
     data_dir = Path(os.environ.get("PIPELINE_DATA_DIR", REPO / "data")).resolve()
     dagster_home = Path(os.environ.get("DAGSTER_HOME", REPO / ".dagster_home")).resolve()
@@ -52,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         if args.ui:
-            return _dagster(["dev"], env)
+            return _serve(["dev", "-h", "127.0.0.1", "-p", str(args.port)], env)
         partition = today_key()
         code = _dagster(
             ["asset", "materialize", "-m", "pipeline.definitions", "--select", "*", "--partition", partition],
@@ -87,6 +91,52 @@ def _dagster(arguments: list[str], env: dict[str, str]) -> int:
         return subprocess.run(command, env=env, cwd=REPO, check=False).returncode  # noqa: S603  # nosec B603
     except KeyboardInterrupt:
         return 0
+
+
+STOP_WAIT_S = 30.0
+
+
+def _serve(arguments: list[str], env: dict[str, str]) -> int:
+    """`dagster dev` in a process group of its own, until Ctrl-C or SIGTERM; then the whole group stops.
+
+    `dagster dev` passes a Ctrl-C on to the webserver, daemon and code servers it started, but ignores
+    SIGTERM, and a terminal that closes may leave them behind. So it gets SIGINT from here, the group
+    is given STOP_WAIT_S to finish, and whatever is left of it is killed before the sandbox stops.
+    """
+    command = [str(Path(sys.executable).with_name("dagster")), *arguments]
+    print("Running:", " ".join(command), "(Ctrl-C stops it and everything it started)", flush=True)
+    process = subprocess.Popen(command, env=env, cwd=REPO, start_new_session=True)  # noqa: S603  # nosec B603
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        print("\nStopping dagster dev and everything it started ...", flush=True)
+        _stop_group(process)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGINT to the group, then SIGKILL to whatever of it is still there after STOP_WAIT_S."""
+    group = process.pid  # the session leader's pid is the group's id
+    for sig, wait_s in ((signal.SIGINT, STOP_WAIT_S), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(group, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            process.poll()  # reap the leader, or the group never looks empty
+            try:
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
 
 
 def _csv_summary(client: Any, bucket: str, spec: CountsCsv, partition: str, lake: DataDir) -> str:
