@@ -27,6 +27,13 @@ def test_every_table_and_every_raw_document_declares_its_columns():
         "ChargeDeviceManufacturer", "LocationType", "ChargeDeviceModel", "PostCode", "MonthUpdated", "Count",
     ]  # fmt: skip
     assert columns(SPECS["econnect_state_history"]) == ["day", "state", "stations"]
+    undescribed = [
+        f"{key}.{column.name}"
+        for key, spec in SPECS.items()
+        for column in (spec.metadata[SCHEMA].columns if SCHEMA in spec.metadata else [])
+        if not column.description or not column.type
+    ]
+    assert undescribed == []
     assert SPECS["econnect_stations"].metadata[SCHEMA].columns[1].description == (
         "Charger model; '' when the API sent none."
     )

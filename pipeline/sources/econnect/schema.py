@@ -51,9 +51,11 @@ class Stations(pa.DataFrameModel):
 class StationCounts(pa.DataFrameModel):
     """Stations per value of each report field; each field's counts sum to the number of stations."""
 
-    field: Series[str] = pa.Field(isin=list(REPORT_FIELDS))
+    field: Series[str] = pa.Field(
+        isin=list(REPORT_FIELDS), description="Which field: modelInfo, installDate, type or state."
+    )
     value: Series[str] = pa.Field(description="The value ('' for none); installDate as ISO 8601 UTC.")
-    count: Series[int] = pa.Field(gt=0)
+    count: Series[int] = pa.Field(gt=0, description="Stations with that value.")
 
     class Config:
         strict = True

@@ -38,10 +38,13 @@ class ChargeDeviceRecord(msgspec.Struct, frozen=True, gc=False):
 class ChargeDevices(pa.DataFrameModel):
     """One row per charge device that has a model (the last version of each `ChargeDeviceId`)."""
 
-    ChargeDeviceId: Series[str] = pa.Field(unique=True)
+    ChargeDeviceId: Series[str] = pa.Field(unique=True, description="The registry's device id; each once.")
     ChargeDeviceManufacturer: Series[str] = pa.Field(description="'' when the registry has none.")
     LocationType: Series[str] = pa.Field(description="'' when the registry has none.")
-    ChargeDeviceModel: Series[str] = pa.Field(str_length={"min_value": 1})
+    ChargeDeviceModel: Series[str] = pa.Field(
+        str_length={"min_value": 1},
+        description="The model as sent; never empty (devices without one are left out).",
+    )
     PostCode: Series[str] = pa.Field(description="Upper case, one space before the inward code; '' if none.")
     MonthUpdated: Series[str] = pa.Field(description="`YYYY-MM` from DateUpdated; '' if none.")
     DateUpdated: Series[str] = pa.Field(description="DateUpdated exactly as sent; '' if none.")
@@ -54,12 +57,12 @@ class ChargeDevices(pa.DataFrameModel):
 class ChargerModelCounts(pa.DataFrameModel):
     """Devices per manufacturer, location type, model, postcode and month updated."""
 
-    ChargeDeviceManufacturer: Series[str]
-    LocationType: Series[str]
-    ChargeDeviceModel: Series[str]
-    PostCode: Series[str]
-    MonthUpdated: Series[str]
-    Count: Series[int] = pa.Field(gt=0)
+    ChargeDeviceManufacturer: Series[str] = pa.Field(description="'' when the registry has none.")
+    LocationType: Series[str] = pa.Field(description="'' when the registry has none.")
+    ChargeDeviceModel: Series[str] = pa.Field(description="The model as sent.")
+    PostCode: Series[str] = pa.Field(description="Upper case, one space before the inward code; '' if none.")
+    MonthUpdated: Series[str] = pa.Field(description="`YYYY-MM` from DateUpdated; '' if none.")
+    Count: Series[int] = pa.Field(gt=0, description="Devices with these five values.")
 
     class Config:
         strict = True
