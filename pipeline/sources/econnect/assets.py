@@ -90,7 +90,7 @@ def econnect_station_pages(
             if page.number == 0:  # what the change sensor compares the live API with
                 fingerprint = page.fingerprint()
             pages_written += 1
-            records += len(page.content)
+            records += page.records
     context.log.info(f"Fetched {pages_written} pages ({records} records) from {econnect.stations_url()}")
     return MaterializeResult(
         metadata={

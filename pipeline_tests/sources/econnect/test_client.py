@@ -41,7 +41,7 @@ def test_paging_stops_at_the_first_empty_page_not_at_last_or_total_pages():
     add_page(2, page_body([]))
     pages = list(api().iter_pages())
     assert [p.number for p in pages] == [0, 1, 2]
-    assert [len(p.content) for p in pages] == [2, 1, 0]
+    assert [p.records for p in pages] == [2, 1, 0]
     assert pages[0].body == page_body([1, 2], last=True, total_pages=1).encode()
     assert len(responses.calls) == 3
     assert responses.calls[0].request.headers["Authorization"].startswith("Basic ")
