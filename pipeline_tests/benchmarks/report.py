@@ -170,6 +170,7 @@ def targets(
     """One row per target of the issue: what was measured and whether it is met."""
     rows = [
         _econnect_target(end),
+        _econnect_memory_target(end),
         _fetch_target(fetch),
         _ceiling_target(fetch),
         *_econnect_step_targets(end),
@@ -199,6 +200,18 @@ def _econnect_target(end: Sequence[EndToEnd]) -> list[str]:
         "eConnect 200k @ 25 ms end to end: ≥ 8× faster than the seed",
         f"{speedup:.2f}×",
         _met(speedup >= 8),
+    ]
+
+
+def _econnect_memory_target(end: Sequence[EndToEnd]) -> list[str]:
+    run = next((r for r in end if r.source == "eConnect" and r.size == ECONNECT_TARGET_SIZE), None)
+    if run is None or not run.ok:
+        return []
+    measured = f"{run.pipeline.tree_mb:.0f} MB tree vs {run.seed.single_mb:.0f} MB"
+    return [
+        "eConnect 200k peak memory ≤ the seed's",
+        measured,
+        _met(run.pipeline.tree_mb <= run.seed.single_mb),
     ]
 
 

@@ -248,6 +248,25 @@ def test_install_instants_parse_every_form_as_parse_install_date_does():
     pd.testing.assert_series_equal(install_instants(raw), one_by_one(raw))
 
 
+def test_install_instants_read_by_arrow_are_the_instants_parse_install_date_gives(monkeypatch):
+    forms = [
+        *("2021-03-04", "2021-03-04T10:15:00", "2021-03-04T10:15:00.5", "2021-03-04T10:15:00.123456Z"),
+        *("2021-03-04T10:15:00+02:00", "1999-12-31T23:59:59-05:30", "2021-03-04T10:15:00.5+01:00", ""),
+    ]
+    raw = forms + [
+        station["installDate"] or "" for station in make_stations(3000) if "installDate" in station
+    ]
+    raw = [value for value in raw if value == "" or one_by_one([value]).notna().all()]  # no impossible day
+    random.Random(2).shuffle(raw)
+    expected = one_by_one(raw)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("with no impossible day, Arrow parses every value; pandas is not asked")
+
+    monkeypatch.setattr(transforms.pd, "to_datetime", refuse)
+    pd.testing.assert_series_equal(install_instants(raw), expected)
+
+
 def test_install_instants_read_a_naive_value_as_utc_whatever_its_neighbours_offsets():
     raw = ["2021-03-04T10:15:00+02:00", "2021-03-04T10:15:00", "2021-03-04", "2021-03-04T10:15:00-05:00"]
     assert install_instants(raw).dt.hour.tolist() == [8, 10, 0, 15]
