@@ -14,6 +14,7 @@ from pipeline.sources.contract import (
     reject_row,
     rejects_frame,
 )
+from pipeline.sources.econnect.schema import StationCounts
 
 
 class Address(BaseModel):
@@ -103,13 +104,26 @@ def test_frame_type_accepts_a_valid_frame_including_an_empty_one():
             "column 'extra' not in DataFrameSchema",
         ),
         (pd.DataFrame({"reason": ["b"], "location": ["a"], "record": ["c"]}), "out-of-order"),
+        # Text columns are checked by infer_dtype first: a number or a missing value among the texts
+        # still fails, and pandera's own report says which.
+        (pd.DataFrame({"location": ["a", 7], "reason": ["b", "c"], "record": ["c", "d"]}), "location"),
+        (pd.DataFrame({"location": ["a", None], "reason": ["b", "c"], "record": ["c", "d"]}), "location"),
     ],
-    ids=["missing-column", "extra-column", "wrong-order"],
+    ids=["missing-column", "extra-column", "wrong-order", "number-among-texts", "missing-text"],
 )
 def test_frame_type_rejects_an_invalid_frame(frame, error):
     result = check_dagster_type(frame_type(Rejects), frame)
     assert result.success is False
     assert error in result.description
+
+
+def test_frame_type_still_runs_every_other_check_of_the_contract():
+    valid = pd.DataFrame({"field": ["state"], "value": ["OPERATIONAL"], "count": [3]})
+    assert check_dagster_type(frame_type(StationCounts), valid).success is True
+    for column, bad in (("field", "colour"), ("count", 0)):
+        result = check_dagster_type(frame_type(StationCounts), valid.assign(**{column: [bad]}))
+        assert result.success is False
+        assert column in result.description
 
 
 def test_column_schema_lists_the_rejects_columns_in_order():
