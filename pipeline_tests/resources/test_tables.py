@@ -1,10 +1,11 @@
 """The `ParquetTables` IO manager: one Parquet file per asset and partition, replaced whole."""
 
 import pandas as pd
+import pytest
 from dagster import AssetIn, Config, DailyPartitionsDefinition, asset, materialize
 
 from pipeline.resources.storage import DataDir
-from pipeline.resources.tables import ParquetTables
+from pipeline.resources.tables import ParquetTables, columns_in
 
 DAILY = DailyPartitionsDefinition(start_date="2024-01-01")
 DAY = "2024-01-02"
@@ -107,3 +108,51 @@ def test_other_partitions_get_their_own_files(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["2024-01-02.parquet", "2024-01-03.parquet"]
     pd.testing.assert_frame_equal(pd.read_parquet(folder / "2024-01-02.parquet"), expected_readings(2))
     pd.testing.assert_frame_equal(pd.read_parquet(folder / "2024-01-03.parquet"), expected_readings(3))
+
+
+@asset(partitions_def=DAILY, ins={"readings": columns_in("site", "kwh")})
+def site_energy(readings: pd.DataFrame) -> pd.DataFrame:
+    LOADED.append(readings)
+    return readings
+
+
+@asset(partitions_def=DAILY, ins={"readings": columns_in("site", "voltage")})
+def site_voltage(readings: pd.DataFrame) -> pd.DataFrame:
+    return readings
+
+
+def test_an_input_with_columns_reads_only_those_columns_with_the_index(tmp_path):
+    run(tmp_path, scale=2)
+    LOADED.clear()
+    result = materialize(
+        [readings.to_source_asset(), site_energy],
+        partition_key=DAY,
+        resources={"io_manager": ParquetTables(data_dir=str(tmp_path))},
+    )
+    assert result.success
+
+    [loaded] = LOADED
+    assert list(loaded.columns) == ["site", "kwh"]  # in the order asked for
+    pd.testing.assert_frame_equal(loaded, expected_readings(2)[["site", "kwh"]])
+    assert loaded.index.name == "device_id"
+
+
+def test_an_input_asking_for_a_column_the_table_lacks_names_it_and_the_file(tmp_path):
+    run(tmp_path)
+    result = materialize(
+        [readings.to_source_asset(), site_voltage],
+        partition_key=DAY,
+        resources={"io_manager": ParquetTables(data_dir=str(tmp_path))},
+        raise_on_error=False,
+    )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    message = str(failure.step_failure_data.error)
+    assert "['voltage']" in message
+    assert str(tmp_path / "tables" / "readings" / f"{DAY}.parquet") in message
+    assert not (tmp_path / "tables" / "site_voltage").exists()
+
+
+def test_columns_in_needs_a_column():
+    with pytest.raises(ValueError, match="at least one column"):
+        columns_in()

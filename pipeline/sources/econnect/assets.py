@@ -20,6 +20,7 @@ from pipeline.orchestration.partitions import REUSED, must_fetch
 from pipeline.resources.lake import location, writing
 from pipeline.resources.metadata import table_metadata
 from pipeline.resources.storage import DataDir
+from pipeline.resources.tables import columns_in
 from pipeline.sources import catalog
 from pipeline.sources.catalog import columns, record_schema, rejects_from
 from pipeline.sources.contract import Rejects, column_schema, frame_type
@@ -169,6 +170,7 @@ def econnect_clean_stations(
         computed_from={"field": [], "value": list(REPORT_FIELDS), "count": ["id"]},
     ),
     check_specs=[sums_to_stations("econnect_station_counts", "Each field's counts add up to the stations.")],
+    ins={"econnect_stations": columns_in(*REPORT_FIELDS)},
 )
 def econnect_station_counts(
     econnect_stations: pd.DataFrame,
@@ -186,6 +188,7 @@ def econnect_station_counts(
     kinds={"parquet"},
     metadata=catalog.table(StateByModel, upstream=FROM_STATIONS),
     check_specs=[sums_to_stations("econnect_state_by_model", "The pivot's cells add up to the stations.")],
+    ins={"econnect_stations": columns_in("modelInfo", "state")},
 )
 def econnect_state_by_model(
     econnect_stations: pd.DataFrame,

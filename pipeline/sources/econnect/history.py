@@ -12,6 +12,7 @@ from pipeline.orchestration.partitions import week_before
 from pipeline.resources.lake import read_parquet
 from pipeline.resources.metadata import markdown_table
 from pipeline.resources.storage import DataDir
+from pipeline.resources.tables import columns_in
 from pipeline.sources import catalog
 from pipeline.sources.catalog import columns
 from pipeline.sources.contract import column_schema, frame_type
@@ -23,11 +24,12 @@ from pipeline.sources.econnect.schema import ModelStateChanges, StateHistory, St
 HISTORY_DAYS_SHOWN = 14
 
 
-def stored_stations(data_dir: DataDir, day: str) -> pd.DataFrame | None:
-    """A day's stations: its table, else derived from its raw snapshot, else None (never stored)."""
+def stored_stations(data_dir: DataDir, day: str, columns: list[str] | None = None) -> pd.DataFrame | None:
+    """A day's stations (`columns` of them, or all): its table, else derived from its raw snapshot,
+    else None (never stored)."""
     table = data_dir.table_path("econnect_stations", day)
     if table.exists():
-        return read_parquet(table)
+        return read_parquet(table, columns=columns)
     raw = data_dir.raw(NAME).snapshot(day)
     return transforms.stations_from_pages(read_pages(raw)).table if raw.complete else None
 
@@ -77,6 +79,7 @@ def econnect_state_history(context: AssetExecutionContext, data_dir: DataDir) ->
         upstream={"econnect_stations": columns(column_schema(Stations))},
         computed_from={"from_state": ["state"], "to_state": ["state"], "stations": ["id"]},
     ),
+    ins={"econnect_stations": columns_in(*transforms.CHANGE_COLUMNS)},
 )
 def econnect_model_state_changes(
     context: AssetExecutionContext, data_dir: DataDir, econnect_stations: pd.DataFrame
@@ -85,7 +88,7 @@ def econnect_model_state_changes(
     (e.g. PLANNED → OPERATIONAL); `(new)` and `(gone)` for stations that appeared or disappeared.
     Empty when no snapshot was stored 7 days before."""
     baseline_day = week_before(context.partition_key)
-    baseline = stored_stations(data_dir, baseline_day)
+    baseline = stored_stations(data_dir, baseline_day, list(transforms.CHANGE_COLUMNS))
     if baseline is None:
         context.log.info(f"No eConnect snapshot stored for {baseline_day}; nothing to compare with.")
         changes = transforms.model_state_changes(econnect_stations.iloc[0:0], econnect_stations.iloc[0:0])

@@ -245,14 +245,17 @@ def state_history(state_counts_by_day: Mapping[str, pd.DataFrame]) -> pd.DataFra
 NEW, GONE = "(new)", "(gone)"
 
 
+CHANGE_COLUMNS = ("id", "modelInfo", "state")  # what `model_state_changes` reads of each snapshot
+
+
 def model_state_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     """Per model, how many stations moved from one state to another between two snapshots.
 
     Stations only in `after` come `(new)`; stations only in `before` are `(gone)`. The model is the
     one in `after` (or `before` for gone stations). Unchanged stations are not listed.
     """
-    joined = before[["id", "modelInfo", "state"]].merge(
-        after[["id", "modelInfo", "state"]], on="id", how="outer", suffixes=("_before", "_after")
+    joined = before[list(CHANGE_COLUMNS)].merge(
+        after[list(CHANGE_COLUMNS)], on="id", how="outer", suffixes=("_before", "_after")
     )
     changes = pd.DataFrame(
         {
