@@ -114,6 +114,35 @@ def test_install_dates_are_date_cells_on_their_count_sheet(tmp_path):
     assert [row[1].value for row in rows if row[0].value is None] == [2]  # no date, or an unparseable one
 
 
+def test_count_sheet_dates_are_the_counted_instants_in_any_iso_form_the_counts_hold(tmp_path):
+    """The counts hold `…Z` text (Arrow parses it); a count stored in another ISO form takes pandas."""
+    records = [
+        {"id": "1", "installDate": "1965-07-01T12:00:00+01:00"},  # before 1970
+        {"id": "2", "installDate": "2024-02-29T23:59:59.5Z"},  # a fraction of a second
+        {"id": "3", "installDate": "1965-07-01T11:00:00Z"},  # the same instant as the first
+    ]
+    stations = stations_from_pages([(0, records)]).table
+    z_form = station_counts(stations)
+    offset_form = z_form.assign(value=z_form["value"].str.replace("Z", "+00:00", regex=False))
+    assert "1965-07-01T11:00:00Z" in set(z_form["value"])
+    for counts in (z_form, offset_form):
+        path = tmp_path / "report.xlsx"
+        write_station_report(
+            path,
+            stations,
+            counts,
+            state_by_model(stations),
+            state_history=state_history({"2026-11-25": counts}),
+            model_changes=model_state_changes(stations.iloc[0:0], stations.iloc[0:0]),
+        )
+        rows = list(openpyxl.load_workbook(path)["installDate_count"].iter_rows(min_row=2))
+        assert [(row[0].value, row[1].value) for row in rows] == [
+            (datetime(1965, 7, 1, 11), 2),
+            (datetime(2024, 2, 29, 23, 59, 59, 500000), 1),
+        ]
+        assert all(row[0].is_date and row[1].data_type == "n" for row in rows)
+
+
 def test_formula_like_strings_stay_strings_on_every_sheet(tmp_path):
     """In every field, so they also become count values, pivot rows and headers, history headers."""
     records = [
