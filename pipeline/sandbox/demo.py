@@ -102,19 +102,25 @@ def _serve(arguments: list[str], env: dict[str, str]) -> int:
     `dagster dev` passes a Ctrl-C on to the webserver, daemon and code servers it started, but ignores
     SIGTERM, and a terminal that closes may leave them behind. So it gets SIGINT from here, the group
     is given STOP_WAIT_S to finish, and whatever is left of it is killed before the sandbox stops.
+
+    Both signals are caught before `dagster dev` starts, even when this process was started with
+    SIGINT ignored (a shell's background job, `nohup`): a caught signal is reset to its default in a
+    child, an ignored one would stay ignored there, and Ctrl-C would stop nothing.
     """
     command = [str(Path(sys.executable).with_name("dagster")), *arguments]
-    print("Running:", " ".join(command), "(Ctrl-C stops it and everything it started)", flush=True)
-    process = subprocess.Popen(command, env=env, cwd=REPO, start_new_session=True)  # noqa: S603  # nosec B603
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return process.wait()
-    except KeyboardInterrupt:
-        print("\nStopping dagster dev and everything it started ...", flush=True)
-        _stop_group(process)
-        return 0
+        print("Running:", " ".join(command), "(Ctrl-C stops it and everything it started)", flush=True)
+        process = subprocess.Popen(command, env=env, cwd=REPO, start_new_session=True)  # noqa: S603  # nosec B603
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            print("\nStopping dagster dev and everything it started ...", flush=True)
+            _stop_group(process)
+            return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _interrupt(signum: int, frame: object) -> None:

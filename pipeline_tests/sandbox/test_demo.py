@@ -50,8 +50,16 @@ def wait_for_ui(url: str, demo: subprocess.Popen[bytes], timeout_s: float = 120)
     raise AssertionError(f"no UI at {url} after {timeout_s} s")
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_stopping_make_ui_stops_dagster_dev_and_everything_it_started(tmp_path, stop):
+@pytest.mark.parametrize(
+    ("stop", "started_ignoring_sigint"),
+    [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True)],
+    ids=["ctrl-c", "sigterm", "ctrl-c-after-a-background-start"],
+)
+def test_stopping_make_ui_stops_dagster_dev_and_everything_it_started(
+    tmp_path, stop, started_ignoring_sigint
+):
+    """`started_ignoring_sigint`: as a shell's background job (or CI's) starts it, SIGINT ignored; a
+    child inherits that, so without the demo's own handler Ctrl-C would reach no process at all."""
     marker = f"PIPELINE_TEST_UI_{uuid.uuid4().hex}"
     port = free_port()
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("PIPELINE_", "ECONNECT_", "NCR_"))}
@@ -62,10 +70,15 @@ def test_stopping_make_ui_stops_dagster_dev_and_everything_it_started(tmp_path, 
         marker: "1",
     }
     # Its own group, as a terminal's foreground job: Ctrl-C there sends SIGINT to that group.
-    demo = subprocess.Popen(  # nosec B603
-        [sys.executable, "-m", "pipeline.sandbox.demo", "--ui", "--port", str(port)],
-        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+    inherited_sigint = signal.signal(signal.SIGINT, signal.SIG_IGN) if started_ignoring_sigint else None
+    try:
+        demo = subprocess.Popen(  # nosec B603
+            [sys.executable, "-m", "pipeline.sandbox.demo", "--ui", "--port", str(port)],
+            env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    finally:
+        if inherited_sigint is not None:
+            signal.signal(signal.SIGINT, inherited_sigint)
     try:
         wait_for_ui(f"http://127.0.0.1:{port}", demo)
         started = processes_with(marker)
