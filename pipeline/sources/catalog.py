@@ -27,15 +27,23 @@ LINEAGE = "dagster/column_lineage"
 Upstream = Mapping[str, Iterable[str]]  # upstream asset → its column names
 
 
-def columns(schema: TableSchema) -> list[str]:
-    return [column.name for column in schema.columns]
+Table = type[pa.DataFrameModel] | TableSchema  # a table's contract, or a schema already built
+
+
+def schema_of(table: Table) -> TableSchema:
+    return table if isinstance(table, TableSchema) else column_schema(table)
+
+
+def columns(table: Table) -> list[str]:
+    """The column names of a table's contract or schema, in order."""
+    return [column.name for column in schema_of(table).columns]
 
 
 Source = str | tuple[str, str]  # an upstream column by name, or (asset, column)
 
 
 def table(
-    model: type[pa.DataFrameModel] | TableSchema,
+    model: Table,
     *,
     upstream: Upstream | None = None,
     computed_from: Mapping[str, Sequence[Source]] | None = None,
@@ -48,7 +56,7 @@ def table(
     (an empty list: none, e.g. the snapshot day). A column named `(asset, column)` is looked up in that
     asset only, which may be one of `also`: assets whose columns are used only where named so.
     """
-    schema = model if isinstance(model, TableSchema) else column_schema(model)
+    schema = schema_of(model)
     metadata: dict[str, Any] = {SCHEMA: schema}
     if upstream is not None:
         metadata[LINEAGE] = lineage(columns(schema), upstream, computed_from or {}, also=also)

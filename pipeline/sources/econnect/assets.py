@@ -55,7 +55,7 @@ def sums_to_stations(asset: str, description: str) -> AssetCheckSpec:
 # What the catalog shows: each table's columns, and the upstream columns each is computed from.
 RAW_FIELDS = record_schema(StationRecord, record="station in a page's `content`")
 FROM_PAGES = {"econnect_station_pages": columns(RAW_FIELDS)}
-FROM_STATIONS = {"econnect_stations": columns(column_schema(Stations))}
+FROM_STATIONS = {"econnect_stations": columns(Stations)}
 
 
 @snapshot_asset(
@@ -199,14 +199,12 @@ def econnect_state_by_model(
     states = [str(state) for state in pivot.columns]
     state_columns = [TableColumn(s, "int", f"Stations in state '{s}' ('' = none).") for s in states]
     schema = TableSchema(columns=[*column_schema(StateByModel).columns, *state_columns])
+    lineage = {state: ["state", "id"] for state in states}
     yield Output(
         pivot,
         metadata={
             **table_metadata(pivot, index=True),
-            catalog.SCHEMA: schema,
-            catalog.LINEAGE: catalog.lineage(
-                columns(schema), FROM_STATIONS, {state: ["state", "id"] for state in states}
-            ),
+            **catalog.table(schema, upstream=FROM_STATIONS, computed_from=lineage),
         },
     )
     total = int(pivot.to_numpy().sum())

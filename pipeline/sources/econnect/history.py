@@ -15,7 +15,7 @@ from pipeline.resources.storage import DataDir
 from pipeline.resources.tables import columns_in
 from pipeline.sources import catalog
 from pipeline.sources.catalog import columns
-from pipeline.sources.contract import column_schema, frame_type
+from pipeline.sources.contract import frame_type
 from pipeline.sources.declare import snapshot_asset
 from pipeline.sources.econnect import NAME, transforms
 from pipeline.sources.econnect.raw import read_pages
@@ -50,7 +50,7 @@ def stored_state_counts(data_dir: DataDir, day: str) -> pd.DataFrame:
     dagster_type=frame_type(StateHistory),
     metadata=catalog.table(
         StateHistory,
-        upstream={"econnect_station_counts": columns(column_schema(StationCounts))},
+        upstream={"econnect_station_counts": columns(StationCounts)},
         computed_from={"day": [], "state": ["value"], "stations": ["count"]},
     ),
 )
@@ -76,7 +76,7 @@ def econnect_state_history(context: AssetExecutionContext, data_dir: DataDir) ->
     dagster_type=frame_type(ModelStateChanges),
     metadata=catalog.table(
         ModelStateChanges,
-        upstream={"econnect_stations": columns(column_schema(Stations))},
+        upstream={"econnect_stations": columns(Stations)},
         computed_from={"from_state": ["state"], "to_state": ["state"], "stations": ["id"]},
     ),
     ins={"econnect_stations": columns_in(*transforms.CHANGE_COLUMNS)},

@@ -20,7 +20,7 @@ from pipeline.resources.lake import read_parquet
 from pipeline.resources.metadata import markdown_table, table_metadata
 from pipeline.resources.storage import DataDir
 from pipeline.sources import catalog
-from pipeline.sources.contract import Rejects, column_schema, frame_type
+from pipeline.sources.contract import Rejects, frame_type
 from pipeline.sources.csv_output import BATCH_ROWS, Counts, CountsCsv, counts_csv_asset
 from pipeline.sources.declare import Layer, snapshot_asset, snapshot_multi_asset, tags
 from pipeline.sources.uk_ocpi import NAME, transforms
@@ -114,9 +114,10 @@ CONNECTORS_FROM: dict[str, list[catalog.Source]] = {
     "max_electric_power": [f"{C}max_electric_power"],
     "power_w": [f"{C}max_electric_power", f"{C}max_voltage", f"{C}max_amperage", f"{C}power_type"],
 }
+FROM_EVSES = {"uk_ocpi_evses": catalog.columns(Evses)}
 _FETCH = ["wire_style", "pages", "records", "http_requests", "http_retries"]
 CONFORMANCE_FROM: dict[str, list[catalog.Source]] = {
-    **{name: [] for name in catalog.columns(column_schema(FeedConformance))},
+    **{name: [] for name in catalog.columns(FeedConformance)},
     **OPERATOR,
     **{name: [(FEEDS, name)] for name in _FETCH},
     **{name: ["id", "publish"] for name in ("locations", "published_locations", "unpublished_locations")},
@@ -131,7 +132,7 @@ CONFORMANCE_FROM: dict[str, list[catalog.Source]] = {
 def build_assets(feeds: list[Feed], *, upload: bool) -> list[AssetsDefinition]:
     """The derived assets over `feeds`; the CSV upload only when there is a bucket."""
     from_feeds = {feed_key(feed).to_user_string(): catalog.columns(FEED_FIELDS) for feed in feeds}
-    feed_status = {FEEDS: catalog.columns(column_schema(FeedStatus))}
+    feed_status = {FEEDS: catalog.columns(FeedStatus)}
 
     def out(
         model: type[pandera.DataFrameModel],
@@ -203,14 +204,14 @@ def build_assets(feeds: list[Feed], *, upload: bool) -> list[AssetsDefinition]:
             },
         )
 
-    evses = {"uk_ocpi_evses": catalog.columns(column_schema(Evses))}
-
     @snapshot_asset(
         source=NAME,
         layer="aggregate",
         dagster_type=frame_type(StatusByOperator),
         kinds={"parquet"},
-        metadata=catalog.table(StatusByOperator, upstream=evses, computed_from={"evses": ["uid", "evse_id"]}),
+        metadata=catalog.table(
+            StatusByOperator, upstream=FROM_EVSES, computed_from={"evses": ["uid", "evse_id"]}
+        ),
     )
     def uk_ocpi_status_by_operator(uk_ocpi_evses: pd.DataFrame) -> Output[pd.DataFrame]:
         """EVSEs per operator and status on the day."""
@@ -225,7 +226,7 @@ def build_assets(feeds: list[Feed], *, upload: bool) -> list[AssetsDefinition]:
         kinds={"parquet"},
         metadata=catalog.table(
             OutOfOrderHistory,
-            upstream={"uk_ocpi_status_by_operator": catalog.columns(column_schema(StatusByOperator))},
+            upstream={"uk_ocpi_status_by_operator": catalog.columns(StatusByOperator)},
             computed_from={
                 "day": [],
                 "out_of_order": ["status", "evses"],
@@ -289,7 +290,7 @@ def _csv_asset() -> AssetsDefinition:
         counts=_counts,
         metadata=catalog.table(
             ChargePointCounts,
-            upstream={"uk_ocpi_evses": catalog.columns(column_schema(Evses))},
+            upstream=FROM_EVSES,
             computed_from={
                 "Operator": ["operator_name"],
                 "ParkingType": ["parking_type"],

@@ -19,7 +19,7 @@ from pipeline.resources.metadata import PREVIEW_ROWS, markdown_table, table_meta
 from pipeline.resources.storage import DataDir
 from pipeline.sources import catalog
 from pipeline.sources.catalog import columns, record_schema, rejects_from
-from pipeline.sources.contract import Rejects, column_schema, rejects_frame
+from pipeline.sources.contract import Rejects, rejects_frame
 from pipeline.sources.csv_output import BATCH_ROWS, Counts, CountsCsv, counts_csv_asset
 from pipeline.sources.declare import snapshot_asset, snapshot_multi_asset, tags
 from pipeline.sources.quality import (
@@ -52,7 +52,7 @@ UPSTREAM_VALIDATORS = "upstream_validators"
 # What the catalog shows: each table's columns, and the upstream columns each is computed from.
 RAW_FIELDS = record_schema(ChargeDeviceRecord, record="device in `ChargeDevice`")
 FROM_SNAPSHOT = {"uk_registry_snapshot": columns(RAW_FIELDS)}
-COUNTS_COLUMNS = columns(column_schema(ChargerModelCounts))
+COUNTS_COLUMNS = columns(ChargerModelCounts)
 
 
 @snapshot_asset(
@@ -167,7 +167,7 @@ def uk_registry_clean_devices(
     kinds={"parquet"},
     metadata=catalog.table(
         ChargerModelCounts,
-        upstream={"uk_registry_devices": columns(column_schema(ChargeDevices))},
+        upstream={"uk_registry_devices": columns(ChargeDevices)},
         computed_from={"Count": ["ChargeDeviceId"]},
     ),
     check_specs=[

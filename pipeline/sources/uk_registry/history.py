@@ -13,7 +13,7 @@ from pipeline.resources.metadata import markdown_table
 from pipeline.resources.storage import DataDir
 from pipeline.sources import catalog
 from pipeline.sources.catalog import columns
-from pipeline.sources.contract import column_schema, frame_type
+from pipeline.sources.contract import frame_type
 from pipeline.sources.declare import snapshot_asset
 from pipeline.sources.uk_registry import NAME, transforms
 from pipeline.sources.uk_registry.raw import read_charge_devices
@@ -29,7 +29,7 @@ from pipeline.sources.uk_registry.staging import clean_devices_to
     dagster_type=frame_type(ManufacturerHistory),
     metadata=catalog.table(
         ManufacturerHistory,
-        upstream={"uk_registry_model_counts": columns(column_schema(ChargerModelCounts))},
+        upstream={"uk_registry_model_counts": columns(ChargerModelCounts)},
         computed_from={"day": [], "devices": ["Count"]},
     ),
 )
