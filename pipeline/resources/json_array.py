@@ -97,14 +97,13 @@ def array_items(
     pos = _open_array(window, key)
     prefix: re.Pattern[bytes] | None = None
     while True:
-        pos = window.fill(pos, chunk_bytes)
-        if window.eof:
-            last = _close_array(window, pos, items)
-            if last:
-                yield last
-            return
-        cut, grow = _cut(window, pos, prefix, items), chunk_bytes
-        while cut is None:
+        grow, cut = chunk_bytes, None
+        pos = window.fill(pos, grow)
+        # The window grows until a piece ends in it, or the stream does (then the rest is the last piece).
+        while not window.eof:
+            cut = _cut(window, pos, prefix, items)
+            if cut is not None:
+                break
             grow *= 2
             if grow > MAX_ELEMENT_BYTES:
                 raise JsonArrayError(
@@ -112,12 +111,11 @@ def array_items(
                     f"{window.offset(pos)}: the array is malformed there, or one element is that large"
                 )
             pos = window.fill(pos, grow)
-            if window.eof:
-                last = _close_array(window, pos, items)
-                if last:
-                    yield last
-                return
-            cut = _cut(window, pos, prefix, items)
+        if cut is None:
+            last = _close_array(window, pos, items)
+            if last:
+                yield last
+            return
         if prefix is None:
             prefix = _learn_prefix(window.data, pos)
         comma, decoded = cut
