@@ -149,9 +149,9 @@ def _stations_frame(columns: dict[str, list[object]]) -> pd.DataFrame:
     return frame
 
 
-# The forms the API sends, which pandas parses exactly as `parse_install_date` does (a test checks
-# that on every form): naive (date only, or date and time without offset) and aware (`Z` or ±hh:mm).
-# Years are kept to 1900-2099, inside pandas' nanosecond range. Anything else goes the slow way.
+# The forms the API sends, which Arrow (and pandas, its fallback) parse exactly as `parse_install_date`
+# does (a test checks that on every form): naive (date only, or date and time without offset) and aware
+# (`Z` or ±hh:mm). Years are kept to 1900-2099, inside the nanosecond range. Anything else goes the slow way.
 _DAY = r"(19|20)\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
 _TIME = r"T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?"
 _NAIVE = f"^{_DAY}({_TIME})?$"
@@ -161,9 +161,9 @@ _AWARE = rf"^{_DAY}{_TIME}(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$"
 def install_instants(raw: Sequence[str] | np.ndarray) -> pd.Series:
     """`parse_install_date` over a column ("" for none), as `datetime64[ns, UTC]` with NaT for none.
 
-    Vectorised: the common forms are parsed by pandas, naive and aware ones apart, because pandas
-    reads a naive value among aware ones in its neighbour's offset instead of UTC. The rest (bad
-    values, unusual forms) go through `parse_install_date` one by one."""
+    Vectorised: the common forms are parsed by Arrow, naive and aware ones apart (pandas, the fallback
+    for a day the calendar lacks, would read a naive value among aware ones in its neighbour's offset
+    instead of UTC). The rest (bad values, unusual forms) go through `parse_install_date` one by one."""
     text = pa.array(raw, type=pa.string())
     naive = pc.match_substring_regex(text, _NAIVE).to_numpy(zero_copy_only=False)
     aware = pc.match_substring_regex(text, _AWARE).to_numpy(zero_copy_only=False)

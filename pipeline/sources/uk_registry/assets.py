@@ -124,9 +124,9 @@ def uk_registry_clean_devices(
 ) -> Iterator[MaterializeResult | AssetCheckResult]:
     """Validate the stored registry against the device contract; skip devices without a model.
 
-    Streams: records are decoded by msgspec a chunk at a time into Arrow batches staged in Parquet,
-    deduplicated by id (last version wins) with one column pass, then filtered batch by batch into the
-    table.
+    Streams: records are decoded by msgspec a chunk at a time into Arrow batches staged on disk (Arrow
+    IPC), deduplicated by id (last version wins) from id hashes taken while staging, then filtered batch
+    by batch into the table.
     """
     day = context.partition_key
     target = data_dir.table_path("uk_registry_devices", day)

@@ -1,4 +1,4 @@
-"""Parquet plumbing for a registry of any size: stage, dedupe and write without a DataFrame of it all.
+"""Arrow plumbing for a registry of any size: stage, dedupe and write without a DataFrame of it all.
 
 Memory is bounded by one batch of devices plus one id column (Arrow, not Python objects), so a registry
 ten times larger costs little more than the ids it adds.
