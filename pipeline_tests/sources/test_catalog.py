@@ -78,3 +78,10 @@ def test_a_rejects_table_traces_its_record_to_every_raw_field():
         "reason": [],
         "record": ["id", "modelInfo", "installDate", "type", "state"],
     }
+
+
+def test_columns_are_read_from_a_contract_or_a_schema_alike():
+    names = ["maker", "PostCode", "day", "Count"]
+    assert catalog.columns(Counts) == names
+    assert catalog.columns(catalog.schema_of(Counts)) == names
+    assert catalog.schema_of(catalog.record_schema(StationRecord)) == catalog.record_schema(StationRecord)
