@@ -1,4 +1,5 @@
-"""Run-failure alerts: one Slack-compatible webhook message per failed run, with a link to the run.
+"""Alerts: one Slack-compatible webhook message per failed run, with a link to the run, and one per feed
+left out or short on a day (`feed_alert`, posted by the source that reads the feeds).
 
 A failed scheduled run is silent unless someone opens the UI, so a sensor watches for failures in this
 code location and posts the job, the assets it was building, the error and a link to the run. The
@@ -55,7 +56,7 @@ class AlertWebhook(ConfigurableResource):
         summary = payload.get("text", "")
         if not self.url:
             log.warning(
-                "Run failure alert (not sent: PIPELINE_ALERT_WEBHOOK_URL is not set): %s\n%s",
+                "Alert (not sent: PIPELINE_ALERT_WEBHOOK_URL is not set): %s\n%s",
                 summary,
                 json.dumps(payload, indent=2, sort_keys=True),
             )
@@ -69,7 +70,7 @@ class AlertWebhook(ConfigurableResource):
                 response = session.post(self.url, json=payload, timeout=self.timeout_s, allow_redirects=False)
         except requests.RequestException as exc:
             log.error(
-                "Could not deliver the run failure alert to the webhook at %s: %s: %s. Check that the host "
+                "Could not deliver the alert to the webhook at %s: %s: %s. Check that the host "
                 "is reachable from where Dagster evaluates sensors. Alert was: %s",
                 where,
                 type(exc).__name__,
@@ -79,7 +80,7 @@ class AlertWebhook(ConfigurableResource):
             return False
         if not 200 <= response.status_code < 300:
             log.error(
-                "The webhook at %s refused the run failure alert with HTTP %s (%s). Check "
+                "The webhook at %s refused the alert with HTTP %s (%s). Check "
                 "PIPELINE_ALERT_WEBHOOK_URL; the webhook may have been revoked. Alert was: %s",
                 where,
                 response.status_code,
@@ -129,6 +130,39 @@ def failure_alert(*, job_name: str, run_id: str, asset_keys: list[str], error: s
         "assets": list(asset_keys),
         "error": _clip(error, ERROR_MAX_CHARS),
         "run_url": run_url,
+    }
+
+
+def feed_alert(
+    *,
+    source: str,
+    feed: str,
+    day: str,
+    problem: str,
+    job_name: str,
+    run_id: str,
+    asset_key: str,
+    ui_base_url: str,
+) -> dict:
+    """The payload for one feed of a source that failed or came back short, in the run-failure style.
+
+    The run itself stays green (the other feeds are in), so this is the only message a person gets:
+    `text` names the feed, the day and the problem; the other fields carry the same facts whole.
+    """
+    run_url = f"{ui_base_url.rstrip('/')}/runs/{run_id}"
+    problem = problem.strip() or "no error message"
+    headline = _clip(problem.splitlines()[0], TEXT_ERROR_MAX_CHARS)
+    text = f":warning: Feed {feed} ({source}) not read whole for {day}: {headline}  {run_url}"
+    return {
+        "text": _slack_escape(text),
+        "job": job_name,
+        "run_id": run_id,
+        "assets": [asset_key],
+        "error": _clip(problem, ERROR_MAX_CHARS),
+        "run_url": run_url,
+        "source": source,
+        "feed": feed,
+        "day": day,
     }
 
 

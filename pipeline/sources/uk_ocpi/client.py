@@ -67,6 +67,13 @@ class OcpiFeeds(ConfigurableResource):
     feeds_file: str = Field(default="", description="UK_OCPI_FEEDS: the feed list; empty = the bundled one.")
     max_concurrency: int = Field(default=8, ge=1, description="Feeds read at once (UK_OCPI_MAX_CONCURRENCY).")
     max_pages: int = Field(default=10_000, ge=1, description="Safety stop for a feed whose pages never end.")
+    max_drop: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="UK_OCPI_MAX_DROP: a feed whose locations fell by more than this share against its "
+        "previous complete snapshot is stored but flagged short.",
+    )
     http: HttpSettings = HttpSettings()
 
     def feeds(self) -> list[Feed]:

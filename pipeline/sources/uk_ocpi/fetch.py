@@ -15,7 +15,7 @@ import io
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -33,6 +33,7 @@ from dagster import (
 )
 from pandera.typing import Series
 
+from pipeline.orchestration.alerts import AlertWebhook
 from pipeline.orchestration.partitions import REUSED, SnapshotUnavailable, must_fetch
 from pipeline.resources.lake import location, put_bytes
 from pipeline.resources.metadata import markdown_table
@@ -42,6 +43,8 @@ from pipeline.sources import catalog
 from pipeline.sources.declare import snapshot_multi_asset, tags
 from pipeline.sources.uk_ocpi import NAME
 from pipeline.sources.uk_ocpi.client import FeedFetch, OcpiFeeds
+from pipeline.sources.uk_ocpi.completeness import Shortfall, shortfall
+from pipeline.sources.uk_ocpi.feed_alerts import alert_once
 from pipeline.sources.uk_ocpi.feeds import Feed
 from pipeline.sources.uk_ocpi.schema import ConnectorRecord, EvseRecord, LocationRecord
 
@@ -73,6 +76,14 @@ class FeedStatus(pa.DataFrameModel):
     records: Series[int] = pa.Field(ge=0, description="Locations in the stored pages.")
     http_requests: Series[int] = pa.Field(ge=0, description="Requests the fetch made, retries included.")
     http_retries: Series[int] = pa.Field(ge=0, description="Requests that were retried.")
+    declared_total: Series[pd.Int64Dtype] = pa.Field(
+        nullable=True,
+        description="The largest X-Total-Count the feed declared while read; null when it declared none.",
+    )
+    short: Series[str] = pa.Field(
+        description="Why the stored snapshot looks short (below the declared total, or dropped by more than "
+        "UK_OCPI_MAX_DROP against the previous complete one); '' when it does not."
+    )
     error: Series[str] = pa.Field(description="Why the fetch failed; '' when it did not.")
 
     class Config:
@@ -101,6 +112,7 @@ class Outcome:
     fetch: FeedFetch | None = None
     reused: bool = False
     error: str = ""
+    short: Shortfall = field(default_factory=Shortfall)
 
 
 def build_fetch_asset(feeds: list[Feed]) -> AssetsDefinition:
@@ -136,7 +148,9 @@ def build_fetch_asset(feeds: list[Feed]) -> AssetsDefinition:
     ]
     checks.append(
         AssetCheckSpec(
-            ALL_INCLUDED, asset=FEEDS, description="Every feed of the list is in the day's snapshot."
+            ALL_INCLUDED,
+            asset=FEEDS,
+            description="Every feed of the list is in the day's snapshot, and none of them looks short.",
         )
     )
 
@@ -144,7 +158,7 @@ def build_fetch_asset(feeds: list[Feed]) -> AssetsDefinition:
         source=NAME, name=f"{NAME}_fetch", specs=specs, check_specs=checks, can_subset=True, pool=NAME
     )
     def uk_ocpi_fetch(
-        context: AssetExecutionContext, uk_ocpi: OcpiFeeds, data_dir: DataDir
+        context: AssetExecutionContext, uk_ocpi: OcpiFeeds, data_dir: DataDir, alert_webhook: AlertWebhook
     ) -> Iterator[MaterializeResult | AssetCheckResult]:
         day = context.partition_key
         selected = [feed for feed in feeds if feed_key(feed) in context.selected_asset_keys]
@@ -156,9 +170,11 @@ def build_fetch_asset(feeds: list[Feed]) -> AssetsDefinition:
             f"Read {len(selected)} feeds in {fetch_s:.2f} s ({uk_ocpi.max_concurrency} at a time)"
         )
         for outcome in outcomes:
-            yield from _report(context, outcome, data_dir, day)
+            yield from _report(context, outcome, data_dir, day, max_drop=uk_ocpi.max_drop)
+            _alert(context, outcome, data_dir, day, alert_webhook)
         if AssetKey(FEEDS) in context.selected_asset_keys:
-            yield from _status(context, feeds, {o.feed.operator: o for o in outcomes}, data_dir, day, fetch_s)
+            outcome_of = {o.feed.operator: o for o in outcomes}
+            yield from _status(context, feeds, outcome_of, data_dir, day, fetch_s, max_drop=uk_ocpi.max_drop)
 
     return uk_ocpi_fetch
 
@@ -180,7 +196,7 @@ def _read(feed: Feed, day: str, uk_ocpi: OcpiFeeds, data_dir: DataDir) -> Outcom
 
 
 def _report(
-    context: AssetExecutionContext, outcome: Outcome, data_dir: DataDir, day: str
+    context: AssetExecutionContext, outcome: Outcome, data_dir: DataDir, day: str, *, max_drop: float
 ) -> Iterator[MaterializeResult | AssetCheckResult]:
     feed, key = outcome.feed, feed_key(outcome.feed)
     if outcome.error:
@@ -192,8 +208,10 @@ def _report(
             description=outcome.error[:2000],
         )  # fmt: skip
         return
-    snapshot = feed_zone(data_dir, feed).snapshot(day)
+    zone = feed_zone(data_dir, feed)
+    snapshot = zone.snapshot(day)
     notes = snapshot.notes
+    outcome.short = snapshot_shortfall(zone, day, notes, max_drop=max_drop)
     metadata: dict[str, MetadataValue | int | str | bool] = {
         "pages": int(notes.get("pages", len(snapshot.names))),
         "records": int(notes.get("records", 0)),
@@ -201,6 +219,8 @@ def _report(
         "bytes": snapshot.size,
         "path": location(snapshot.folder),
     }
+    if isinstance(notes.get("declared_total"), int):
+        metadata["declared_total"] = int(notes["declared_total"])
     if outcome.reused:
         metadata[REUSED] = True
     else:
@@ -209,13 +229,55 @@ def _report(
         )
         context.log.info(f"Feed {feed.operator}: {metadata['pages']} pages, {metadata['records']} locations")
     yield MaterializeResult(asset_key=key, metadata=metadata)
+    if outcome.short:
+        context.log.warning(
+            f"Feed {feed.operator} ({feed.name}) looks short on {day}: {outcome.short.reason}"
+        )
     yield AssetCheckResult(
-        asset_key=key, check_name=FETCHED, passed=True, metadata={"records": metadata["records"]}
+        asset_key=key,
+        check_name=FETCHED,
+        passed=not outcome.short,
+        severity=AssetCheckSeverity.WARN,
+        description=f"Stored, but short: {outcome.short.reason}." if outcome.short else None,
+        metadata={
+            "records": outcome.short.received,
+            **({"expected": outcome.short.expected} if outcome.short.expected is not None else {}),
+        },
     )
 
 
-def feed_status(feeds: list[Feed], outcomes: dict[str, Outcome], data_dir: DataDir, day: str) -> pd.DataFrame:
-    """One row per feed of the list: is it in the day's snapshot, and what did its fetch say."""
+def snapshot_shortfall(zone: RawZone, day: str, notes: dict, *, max_drop: float) -> Shortfall:
+    """Whether the day's stored snapshot of a feed looks short: below its declared total, or dropped by
+    more than `max_drop` against the feed's previous complete snapshot."""
+    earlier = [d for d in zone.days(up_to=day) if d < day]
+    previous = int(zone.snapshot(earlier[-1]).notes.get("records", 0)) if earlier else None
+    return shortfall(notes, previous=previous, previous_day=earlier[-1] if earlier else "", max_drop=max_drop)
+
+
+def _alert(
+    context: AssetExecutionContext, outcome: Outcome, data_dir: DataDir, day: str, webhook: AlertWebhook
+) -> None:
+    """Tell a person, once per feed and day, that a feed failed or came back short."""
+    problem = outcome.error or (f"stored, but short: {outcome.short.reason}" if outcome.short else "")
+    if not problem or outcome.reused:
+        return
+    alert_once(
+        webhook,
+        data_dir,
+        operator=outcome.feed.operator,
+        asset_key=feed_key(outcome.feed).to_user_string(),
+        day=day,
+        problem=problem,
+        job_name=context.run.job_name,
+        run_id=context.run.run_id,
+        log=context.log,
+    )
+
+
+def feed_status(
+    feeds: list[Feed], outcomes: dict[str, Outcome], data_dir: DataDir, day: str, *, max_drop: float
+) -> pd.DataFrame:
+    """One row per feed of the list: is it in the day's snapshot, is it whole, what did its fetch say."""
     rows = []
     for feed in feeds:
         zone = feed_zone(data_dir, feed)
@@ -242,10 +304,20 @@ def feed_status(feeds: list[Feed], outcomes: dict[str, Outcome], data_dir: DataD
                 "records": int(notes.get("records", 0)),
                 "http_requests": int(notes.get("http_requests", 0)),
                 "http_retries": int(notes.get("http_retries", 0)),
+                "declared_total": declared
+                if isinstance(declared := notes.get("declared_total"), int)
+                else None,
+                "short": outcome.short.reason
+                if outcome is not None
+                else snapshot_shortfall(zone, day, notes, max_drop=max_drop).reason
+                if included
+                else "",
                 "error": outcome.error if outcome is not None else "",
             }
         )
-    return FeedStatus.validate(pd.DataFrame(rows, columns=list(FeedStatus.to_schema().columns)))
+    frame = pd.DataFrame(rows, columns=list(FeedStatus.to_schema().columns))
+    frame["declared_total"] = frame["declared_total"].astype("Int64")
+    return FeedStatus.validate(frame)
 
 
 def _last_success(zone: RawZone, day: str) -> str:
@@ -262,8 +334,10 @@ def _status(
     data_dir: DataDir,
     day: str,
     fetch_s: float,
+    *,
+    max_drop: float,
 ) -> Iterator[MaterializeResult | AssetCheckResult]:
-    status = feed_status(feeds, outcomes, data_dir, day)
+    status = feed_status(feeds, outcomes, data_dir, day, max_drop=max_drop)
     buffer = io.BytesIO()
     status.to_parquet(buffer, index=False)
     put_bytes(data_dir.table_path(FEEDS, day), buffer.getvalue())
@@ -286,12 +360,15 @@ def _status(
         str(op): str(error or state)
         for op, error, state in missing_rows[["operator", "error", "status"]].itertuples(index=False)
     }
+    short_rows = status.loc[status["included"] & (status["short"] != "")]
+    short = dict(zip(short_rows["operator"].astype(str), short_rows["short"].astype(str), strict=True))
     yield AssetCheckResult(
         asset_key=FEEDS,
         check_name=ALL_INCLUDED,
-        passed=not missing,
+        passed=not missing and not short,
         severity=AssetCheckSeverity.WARN,
         description=f"{len(included)} of {len(status)} feeds are in the snapshot of {day}."
-        + (f" Missing: {', '.join(missing)}." if missing else ""),
-        metadata={"missing": MetadataValue.json(errors)},
+        + (f" Missing: {', '.join(missing)}." if missing else "")
+        + (f" Short: {', '.join(short)}." if short else ""),
+        metadata={"missing": MetadataValue.json(errors), "short": MetadataValue.json(short)},
     )
