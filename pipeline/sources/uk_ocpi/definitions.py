@@ -41,6 +41,7 @@ def build(context: SourceContext) -> Definitions:
             NAME: OcpiFeeds(
                 feeds_file=context.get(SETTING),
                 max_concurrency=int(context.get("UK_OCPI_MAX_CONCURRENCY", "8")),
+                max_drop=float(context.get("UK_OCPI_MAX_DROP", "0.2")),
                 http=polite(context),
             )
         },
