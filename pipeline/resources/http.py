@@ -147,21 +147,50 @@ class RateLimiter:
 
 
 class Spacing:
-    """At least `interval_s` from the end of one request to the start of the next, for an upstream that
-    refuses bursts. Measured from the end, so the gap the server sees is never shorter."""
+    """One upstream's politeness: the starts of two requests at least `interval_s` apart, across every
+    client and thread sharing it, and no start before a Retry-After has passed (`defer`).
 
-    def __init__(self, interval_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._interval = interval_s
+    Measured start to start, so a 0.2 s interval at 25 ms latency costs 0.2 s a request, not 0.225 s;
+    `margin_s` is added to every gap, so jitter between the client's start and the server's arrival
+    never makes the gap the server sees shorter than the interval. Shared by several `HttpClient`s,
+    it is one clock for one host however many feeds that host serves.
+    """
+
+    def __init__(
+        self, interval_s: float, *, margin_s: float = 0.01, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if interval_s < 0 or margin_s < 0:
+            raise ValueError(f"interval_s and margin_s must be >= 0, got {interval_s} and {margin_s}")
+        self.interval_s = interval_s
+        self._gap = interval_s + margin_s if interval_s > 0 else 0.0
         self._clock = clock
-        self._last_end: float | None = None
+        self._next = float("-inf")
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Spacing(interval_s={self.interval_s})"
 
     def wait_time(self) -> float:
-        if self._last_end is None:
-            return 0.0
-        return max(0.0, self._last_end + self._interval - self._clock())
+        """Seconds until a request may start (0 when it may start now); reserves nothing."""
+        with self._lock:
+            return max(0.0, self._next - self._clock())
 
-    def done(self) -> None:
-        self._last_end = self._clock()
+    def start(self, sleep: Callable[[float], None] = time.sleep) -> None:
+        """Sleep until a request may start, then take the slot: the next start is one gap after *now*
+        (not after the planned time, so a late wake-up never shortens the next gap)."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait = self._next - now
+                if wait <= 0:
+                    self._next = now + self._gap
+                    return
+            sleep(wait)
+
+    def defer(self, seconds: float) -> None:
+        """No request starts before `seconds` from now (a Retry-After); never brings a start forward."""
+        with self._lock:
+            self._next = max(self._next, self._clock() + seconds)
 
 
 class HttpClient:
@@ -177,8 +206,14 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         max_rps: float | None = None,
         min_interval_s: float = 0.0,
+        spacing: Spacing | None = None,
         pool_size: int = 10,
     ) -> None:
+        """`min_interval_s` spaces this client's own requests; `spacing` is a clock shared with other
+        clients (one per host), used instead. Either way retries wait for it too, and a Retry-After
+        answered to this client holds back every client sharing the clock."""
+        if spacing is not None and min_interval_s > 0:
+            raise ValueError("give min_interval_s or a shared spacing, not both")
         self._settings = settings
         self._refused_hint = refused_hint
         self._timeout = (settings.connect_timeout_s, settings.read_timeout_s)
@@ -195,7 +230,7 @@ class HttpClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self._limiter = RateLimiter(max_rps) if max_rps else None
-        self._spacing = Spacing(min_interval_s) if min_interval_s > 0 else None
+        self._spacing = spacing or (Spacing(min_interval_s) if min_interval_s > 0 else None)
 
     def fetch(
         self,
@@ -278,12 +313,8 @@ class HttpClient:
         if self._limiter is not None:
             self._sleep(self._limiter.wait_time())
         if self._spacing is not None:
-            self._sleep(self._spacing.wait_time())
-        try:
-            return self._exchange(url, read, params=params, headers=headers)
-        finally:
-            if self._spacing is not None:
-                self._spacing.done()
+            self._spacing.start(self._sleep)
+        return self._exchange(url, read, params=params, headers=headers)
 
     def _exchange(
         self,
@@ -308,6 +339,9 @@ class HttpClient:
                 )
             if status in RETRY_STATUSES:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                if retry_after is not None and self._spacing is not None:
+                    # Every client sharing the clock waits it out, not only this one's retry.
+                    self._spacing.defer(min(retry_after, self._settings.retry_after_max_s))
                 raise _Transient(f"HTTP {status} {response.reason}", retry_after_s=retry_after)
             if not response.ok:
                 raise UpstreamError(

@@ -2,11 +2,21 @@
 
 import json
 import logging
+import threading
+import time
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import pytest
 
-from pipeline.resources.http import HttpClient, HttpSettings, InvalidBody, UpstreamError, parse_retry_after
+from pipeline.resources.http import (
+    HttpClient,
+    HttpSettings,
+    InvalidBody,
+    Spacing,
+    UpstreamError,
+    parse_retry_after,
+)
 from pipeline.sandbox import Fault, RegistryServer
 
 DOCUMENT = {"Scheme": {"SchemeCode": "X"}, "ChargeDevice": [{"ChargeDeviceId": f"d{i}"} for i in range(500)]}
@@ -100,3 +110,100 @@ def test_every_retry_is_logged_with_url_reason_and_wait(caplog):
         url = server.url
     [record] = caplog.records
     assert record.getMessage() == f"the registry of {url}: HTTP 503 Service Unavailable; retry 1/5 in 0.02s"
+
+
+class FakeClock:
+    """Monotonic time that moves only when slept on; `late_s` oversleeps every sleep by that much."""
+
+    def __init__(self, *, late_s=0.0):
+        self.now, self.late_s, self.sleeps = 100.0, late_s, []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds + self.late_s
+
+
+def starts(spacing, clock, count):
+    at = []
+    for _ in range(count):
+        spacing.start(clock.sleep)
+        at.append(round(clock.now - 100.0, 6))
+    return at
+
+
+def test_spacing_measures_start_to_start_plus_its_margin():
+    clock = FakeClock()
+    spacing = Spacing(0.2, margin_s=0.01, clock=clock)
+    assert starts(spacing, clock, 3) == [0.0, 0.21, 0.42]
+    assert clock.sleeps == [0.21, 0.21]
+    clock.now += 0.5  # a slow request: the next one may start at once
+    assert spacing.wait_time() == 0.0 and starts(spacing, clock, 1) == [0.92]
+
+
+def test_spacing_counts_the_next_gap_from_a_late_wake_up_not_from_the_planned_start():
+    clock = FakeClock(late_s=0.004)
+    spacing = Spacing(0.2, margin_s=0.0, clock=clock)
+    assert starts(spacing, clock, 3) == [0.0, 0.204, 0.408]
+
+
+def test_a_deferral_holds_back_the_next_start_and_never_brings_it_forward():
+    clock = FakeClock()
+    spacing = Spacing(0.2, margin_s=0.0, clock=clock)
+    spacing.start(clock.sleep)
+    spacing.defer(2.0)
+    spacing.defer(0.5)
+    assert spacing.wait_time() == 2.0
+    assert starts(spacing, clock, 2) == [2.0, 2.2]
+
+
+def test_no_interval_never_waits_but_still_honours_a_deferral():
+    clock = FakeClock()
+    spacing = Spacing(0.0, clock=clock)
+    assert starts(spacing, clock, 3) == [0.0, 0.0, 0.0] and clock.sleeps == []
+    spacing.defer(1.5)
+    assert starts(spacing, clock, 1) == [1.5]
+    with pytest.raises(ValueError, match="must be >= 0"):
+        Spacing(-1)
+
+
+def test_spacing_shared_by_threads_never_lets_two_starts_closer_than_the_interval():
+    seen = threading.local()
+
+    def clock():  # each thread's last reading: the one that took its slot when `start` returns
+        seen.now = time.monotonic()
+        return seen.now
+
+    spacing = Spacing(0.02, margin_s=0.0, clock=clock)
+    at: list[float] = []
+
+    def take():
+        for _ in range(5):
+            spacing.start()
+            at.append(seen.now)
+
+    threads = [threading.Thread(target=take) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    at.sort()
+    assert len(at) == 20 and min(b - a for a, b in pairwise(at)) >= 0.02
+
+
+def test_a_retry_after_answered_to_one_client_holds_back_every_client_sharing_its_spacing():
+    clock = FakeClock()
+    spacing = Spacing(0.0, clock=clock)
+    settings = HttpSettings(**(FAST | {"max_attempts": 1, "retry_after_max_s": 5.0}))
+    first = HttpClient(settings, spacing=spacing, sleep=clock.sleep)
+    second = HttpClient(settings, spacing=spacing, sleep=clock.sleep)
+    with RegistryServer(DOCUMENT, faults=[Fault("status_429", retry_after="30")]) as server:
+        with pytest.raises(UpstreamError, match="HTTP 429"):
+            first.fetch(server.url, read_json, what="the registry")
+        assert spacing.wait_time() == 5.0  # the Retry-After, within its cap
+        assert second.fetch(server.url, read_json) == DOCUMENT
+    assert clock.sleeps == [5.0]
+    with pytest.raises(ValueError, match="not both"):
+        HttpClient(settings, spacing=spacing, min_interval_s=1)
