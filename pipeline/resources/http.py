@@ -15,14 +15,14 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import IO, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import ijson
 import requests
@@ -75,15 +75,50 @@ class _Transient(Exception):
         self.retry_after_s = retry_after_s
 
 
-def redact_url(url: str) -> str:
-    """The URL without any `user:password@` part, safe for logs and error messages."""
+# Query parameters that carry a secret in the APIs we read, masked in every URL shown (lower case).
+_SECRET_PARAMS = {"apikey", "api_key", "api-key", "key", "access_token", "subscription-key", "token"}
+_SECRET_LOCK = threading.Lock()
+
+
+def hide_query_param(name: str) -> None:
+    """Mask the query parameter `name` (any case) in every URL `redact_url` shows from now on.
+
+    For a parameter a configuration names to carry a secret (a feed's `query_param`); process-wide, so
+    a URL logged by urllib3 or put in an error by any client is masked too.
+    """
+    with _SECRET_LOCK:
+        _SECRET_PARAMS.add(name.lower())
+
+
+def redact_url(url: str, *, hide: Iterable[str] = ()) -> str:
+    """The URL safe for logs, errors and metadata: no `user:password@` part, and the value of every
+    secret-bearing query parameter (`hide_query_param`, `hide`, and the usual names) shown as `***`."""
     parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
+    host = parts.netloc
+    if parts.username is not None or parts.password is not None:
+        host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    with _SECRET_LOCK:
+        secret = _SECRET_PARAMS | {name.lower() for name in hide}
+    pieces = parts.query.split("&") if parts.query else []
+    query = "&".join(
+        f"{piece.partition('=')[0]}=***" if unquote_plus(piece.partition("=")[0]).lower() in secret else piece
+        for piece in pieces
+    )
+    if host == parts.netloc and query == parts.query:
         return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, host, parts.path, query, parts.fragment))
+
+
+class _RedactedRequestLine(logging.Filter):
+    """urllib3 logs every request line, query included, at DEBUG: mask its secrets like `redact_url`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_url(a) if isinstance(a, str) and "?" in a else a for a in record.args)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactedRequestLine())
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -387,8 +422,12 @@ class Download:
     headers: Mapping[str, str]
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 class _TeeBody:
-    """A response body as a file for a parser to read, writing every byte it hands out to `out`.
+    """A response body as a file for a parser to read, writing every byte it receives to `out`; a UTF-8
+    BOM starting the body is written but not handed to the parser.
 
     The write of one chunk runs on a thread while the parser reads the next (file and socket writes
     release the GIL), and a chunk read whole is handed out without a copy.
@@ -403,6 +442,7 @@ class _TeeBody:
         self._writing: Future[int] | None = None
         self.bytes = 0
         self.head = b""
+        self.bom = False  # the body began with a UTF-8 byte order mark (RFC 8259 lets a parser skip it)
 
     def __enter__(self) -> _TeeBody:
         return self
@@ -422,9 +462,14 @@ class _TeeBody:
             if self._writing is not None:
                 self._writing.result()  # one write in flight at most: memory stays at two chunks
             self._writing = self._writer.submit(self._out.write, chunk)
+            first = self.bytes == 0
             self.bytes += len(chunk)
             self._stats.add(bytes_received=len(chunk))
             self.head = self.head or chunk[:60]
+            if first and chunk.startswith(_BOM):  # stored as sent; the parser starts at the JSON
+                self.bom, chunk = True, chunk[len(_BOM) :]
+                if not chunk:  # the BOM came alone: b"" here would tell the parser the body ended
+                    return self.read(size)
             if size < 0 or size >= len(chunk):
                 return chunk
             self._pending = memoryview(chunk)

@@ -15,9 +15,12 @@ from pipeline.resources.http import (
     InvalidBody,
     Spacing,
     UpstreamError,
+    hide_query_param,
     parse_retry_after,
+    redact_url,
 )
 from pipeline.sandbox import Fault, RegistryServer
+from pipeline.sandbox._http import Reply, Upstream
 
 DOCUMENT = {"Scheme": {"SchemeCode": "X"}, "ChargeDevice": [{"ChargeDeviceId": f"d{i}"} for i in range(500)]}
 FAST = {"backoff_initial_s": 0.001, "backoff_max_s": 0.01, "retry_after_max_s": 0.05}
@@ -207,3 +210,70 @@ def test_a_retry_after_answered_to_one_client_holds_back_every_client_sharing_it
     assert clock.sleeps == [5.0]
     with pytest.raises(ValueError, match="not both"):
         HttpClient(settings, spacing=spacing, min_interval_s=1)
+
+
+class Once(Upstream):
+    """Answers every GET with one fixed body."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__()
+        self.body = body
+
+    def respond(self, path, headers):
+        return Reply(200, self.body)
+
+
+@pytest.mark.parametrize("body", [b'\xef\xbb\xbf{"data": [1, 2]}', b"\xef\xbb\xbf[]", b'{"data": [1, 2]}'])
+def test_a_body_starting_with_a_utf8_bom_is_json_and_stored_exactly_as_sent(tmp_path, body):
+    with Once(body) as server:
+        http, _ = client()
+        download = http.download_json(f"{server.base_url}/l", tmp_path / "page.json", what="a page")
+    assert (tmp_path / "page.json").read_bytes() == body
+    assert download.bytes == len(body) and http.stats.requests == 1 and http.stats.retries == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"\xef\xbb\xbf<html>oops</html>", r"not one JSON document .*starts b'\\xef\\xbb\\xbf<html>"),
+        (b"\xef\xbb\xbf", "the body ended after 3 bytes before its JSON document was complete"),
+    ],
+)
+def test_a_bom_alone_or_before_no_json_is_still_not_json(tmp_path, body, reason):
+    with Once(body) as server:
+        http, _ = client(max_attempts=1)
+        with pytest.raises(UpstreamError, match=reason):
+            http.download_json(f"{server.base_url}/l", tmp_path / "page.json", what="a page")
+
+
+@pytest.mark.parametrize(
+    ("url", "hide", "shown"),
+    [
+        ("https://u:p@x.test/l?a=1", (), "https://x.test/l?a=1"),
+        ("https://x.test/l?apiKey=s3cr3t&offset=10", (), "https://x.test/l?apiKey=***&offset=10"),
+        ("https://x.test/l?offset=10&APIKEY=s3cr3t", (), "https://x.test/l?offset=10&APIKEY=***"),
+        ("https://x.test/l?code=s3cr3t&code=t2&c=3", ("code",), "https://x.test/l?code=***&code=***&c=3"),
+        (
+            "https://x.test/l?date_from=2025-01-01T00%3A00Z&x=",
+            (),
+            "https://x.test/l?date_from=2025-01-01T00%3A00Z&x=",
+        ),
+        ("/ocpi/locations?subscription-key=s3cr3t", (), "/ocpi/locations?subscription-key=***"),
+        ("https://x.test/l?ApiKey", (), "https://x.test/l?ApiKey=***"),
+    ],
+)
+def test_redact_url_masks_credentials_and_secret_query_parameters_keeping_the_rest_verbatim(url, hide, shown):
+    assert redact_url(url, hide=hide) == shown
+
+
+def test_a_hidden_parameter_is_masked_in_every_message_and_in_urllib3s_request_log(caplog):
+    hide_query_param("sig_x9")
+    caplog.set_level(logging.DEBUG)
+    with RegistryServer(DOCUMENT, faults=[Fault("status_503", times=10)]) as server:
+        http, _ = client(max_attempts=2)
+        with pytest.raises(UpstreamError) as caught:
+            http.fetch(f"{server.url}?sig_x9=hush-7731&n=1", read_json, what="the registry")
+    assert "hush-7731" not in str(caught.value) and "sig_x9=***&n=1 failed 2 times" in str(caught.value)
+    request_lines = [r.getMessage() for r in caplog.records if r.name == "urllib3.connectionpool"]
+    assert len([line for line in request_lines if "sig_x9=***&n=1" in line]) == 2
+    assert "hush-7731" not in caplog.text
