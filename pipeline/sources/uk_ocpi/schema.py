@@ -1,33 +1,34 @@
 """The UK OCPI contract: what OCPI 2.2.1 requires of a Location, EVSE and Connector, and the cleaned tables.
 
-The records (pydantic) read a feed's JSON leniently: OCPI sends numbers as strings and text as numbers,
-so a field that cannot be used becomes "" (text) or None/NaN (numbers) instead of failing the location.
-Only what cannot be read at all (a value that is not a JSON object, an EVSE with no id) is rejected.
-The tables (pandera) are the assets' Dagster types: their descriptions are the UI's column docs.
+The records (pydantic, in `records`, re-exported here) read a feed's JSON leniently: OCPI sends numbers as
+strings and text as numbers, so a field that cannot be used becomes "" (text) or None/NaN (numbers) instead
+of failing the location. Only what cannot be read at all (a value that is not a JSON object, an EVSE with no
+id) is rejected, and locations outside the UK are left out. The tables (pandera) are the assets' Dagster
+types: their descriptions are the UI's column docs.
 """
 
 from __future__ import annotations
 
-import math
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, NamedTuple
+from functools import cache
 
+import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
-from pydantic import BaseModel, ConfigDict, PlainValidator
 
-# OCPI 2.2.1, mod_locations, Status enum.
-OCPI_STATUSES = (
-    "AVAILABLE",
-    "BLOCKED",
-    "CHARGING",
-    "INOPERATIVE",
-    "OUTOFORDER",
-    "PLANNED",
-    "REMOVED",
-    "RESERVED",
-    "UNKNOWN",
+# The records are part of the contract: re-exported, so `schema` stays the one place to import it from.
+from pipeline.sources.uk_ocpi.records import (  # noqa: F401
+    NO_POINT,
+    OCPI_STATUSES,
+    ConnectorRecord,
+    EvseRecord,
+    GeoPoint,
+    LocationRecord,
+    as_decimal,
+    as_point,
+    as_publish,
+    as_text,
 )
+
 REMOVED = "REMOVED"
 OUT_OF_ORDER = ("INOPERATIVE", "OUTOFORDER")
 
@@ -64,100 +65,11 @@ PHASES = {"AC_3_PHASE": 3, "AC_2_PHASE": 2, "AC_2_PHASE_SPLIT": 2}
 UK_LATITUDE = (49.8, 60.9)
 UK_LONGITUDE = (-8.7, 1.8)
 
+# An EVSE whose last_updated is older than this many days before the snapshot day has stale status data.
+STALE_DAYS = 30
+
 COUNT_KEYS = ("Operator", "ParkingType", "Connectors", "MaxPowerKW", "PostCode", "MonthUpdated")
 CSV_HEADER = (*COUNT_KEYS, "Count")
-
-
-def as_text(value: object) -> str:
-    """Text as sent, without surrounding whitespace; a number as written; null or a list/object → ""."""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | Decimal):
-        return str(value)
-    return ""
-
-
-LARGEST_READING = Decimal(10) ** 9  # beyond ±1e9 (1 GW, 1 GV, 1 GA, any coordinate) a number is no reading
-
-
-def as_decimal(value: object) -> Decimal | None:
-    """A number, or a string holding one (`"230"`, `" 7.4e3 "`); else (NaN, inf, beyond ±1e9) None."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        return None
-    try:
-        number = Decimal(value.strip() if isinstance(value, str) else str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() and abs(number) <= LARGEST_READING else None
-
-
-class GeoPoint(NamedTuple):
-    latitude: float
-    longitude: float
-
-
-NO_POINT = GeoPoint(math.nan, math.nan)
-
-
-def as_point(value: object) -> GeoPoint:
-    """OCPI's GeoLocation (`{"latitude": "51.47", "longitude": "-0.45"}`) as floats; NaN where unusable."""
-    if not isinstance(value, dict):
-        return NO_POINT
-    latitude, longitude = as_decimal(value.get("latitude")), as_decimal(value.get("longitude"))
-    return GeoPoint(
-        math.nan if latitude is None else float(latitude), math.nan if longitude is None else float(longitude)
-    )
-
-
-def as_publish(value: object) -> bool:
-    """False only for `false` (or the string "false"): a location without `publish` counts as published."""
-    return not (value is False or (isinstance(value, str) and value.strip().lower() == "false"))
-
-
-Text = Annotated[str, PlainValidator(as_text)]
-Number = Annotated[Decimal | None, PlainValidator(as_decimal)]
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class ConnectorRecord(_Record):
-    """One element of an EVSE's `connectors`: the fields the tables use."""
-
-    id: Text = ""
-    standard: Text = ""
-    format: Text = ""
-    power_type: Text = ""
-    max_voltage: Number = None
-    max_amperage: Number = None
-    max_electric_power: Number = None
-
-
-class EvseRecord(_Record):
-    """One element of a location's `evses` (its `connectors` are read one by one: a bad one is rejected)."""
-
-    uid: Text = ""
-    evse_id: Text = ""
-    status: Text = ""
-    last_updated: Text = ""
-
-
-class LocationRecord(_Record):
-    """One location of a feed (its `evses` are read one by one: a bad one is rejected)."""
-
-    id: Text = ""
-    publish: Annotated[bool, PlainValidator(as_publish)] = True
-    name: Text = ""
-    address: Text = ""
-    city: Text = ""
-    postal_code: Text = ""
-    country: Text = ""
-    coordinates: Annotated[GeoPoint, PlainValidator(as_point)] = NO_POINT
-    parking_type: Text = ""
-    last_updated: Text = ""
 
 
 class _Table(pa.DataFrameModel):
@@ -168,11 +80,16 @@ class _Table(pa.DataFrameModel):
 
 _OPERATOR = "The feed's slug, e.g. 'chargy'."
 _OPERATOR_NAME = "The feed's display name, e.g. 'char.gy'."
-_LOCATION_ID = "Location `id` as sent; '' when the location has none."
+_LOCATION_ID = "Location `id` as text (a number as written, 143.0 as '143'); '' when the location has none."
+_PARKING_TYPE = (
+    "OCPI ParkingType upper-cased, e.g. 'ON_STREET' (else OCPI 2.1.1's location `type`, but OTHER and "
+    "UNKNOWN); '' when none."
+)
 
 
 class Locations(_Table):
-    """One row per published location of each feed (the later copy of one served twice)."""
+    """One row per published UK location of each feed (the later copy of one served twice); a location
+    whose `country` is set and is not the UK's is left out (see the conformance's `non_uk_locations`)."""
 
     operator: Series[str] = pa.Field(description=_OPERATOR)
     operator_name: Series[str] = pa.Field(description=_OPERATOR_NAME)
@@ -190,19 +107,26 @@ class Locations(_Table):
     longitude: Series[float] = pa.Field(
         nullable=True, description="WGS 84 longitude as sent; NaN when unusable."
     )
-    parking_type: Series[str] = pa.Field(description="OCPI ParkingType, e.g. 'ON_STREET'; '' when none.")
+    parking_type: Series[str] = pa.Field(description=_PARKING_TYPE)
     last_updated: Series[str] = pa.Field(description="The location's `last_updated` as sent.")
 
 
 class Evses(_Table):
-    """One row per EVSE (one charge point: one car at a time) that is not REMOVED, each id once."""
+    """One row per EVSE (one charge point: one car at a time) that is not REMOVED, at a UK location.
+
+    An EVSE is operator + location id + `uid` (else `evse_id`), so uids numbered per site ('1', '2' at
+    every location) are distinct EVSEs; at a location without id it is operator + `uid` (else `evse_id`).
+    A location served twice counts once: its later copy, with that copy's EVSEs.
+    """
 
     operator: Series[str] = pa.Field(description=_OPERATOR)
     operator_name: Series[str] = pa.Field(description=_OPERATOR_NAME)
     location_id: Series[str] = pa.Field(description=_LOCATION_ID)
-    uid: Series[str] = pa.Field(description="EVSE `uid` (its id within the operator); '' when none.")
-    evse_id: Series[str] = pa.Field(description="eMI3 `evse_id`, e.g. 'GB*CGY*E123'; '' when none.")
-    status: Series[str] = pa.Field(description="OCPI Status, upper-cased; kept even when not OCPI's.")
+    uid: Series[str] = pa.Field(description="EVSE `uid` as text; '' when none.")
+    evse_id: Series[str] = pa.Field(description="eMI3 `evse_id` as text, e.g. 'GB*CGY*E123'; '' when none.")
+    status: Series[str] = pa.Field(
+        description="OCPI Status, upper-cased, 'OUT_OF_ORDER' read as 'OUTOFORDER'; kept when not OCPI's."
+    )
     connector_standards: Series[str] = pa.Field(
         description="Distinct connector standards, sorted, '+'-joined."
     )
@@ -210,7 +134,7 @@ class Evses(_Table):
     max_power_kw: Series[str] = pa.Field(
         description="Most powerful connector in kW, one decimal, half up, no trailing zeros ('7.4', '22').",
     )
-    parking_type: Series[str] = pa.Field(description="Its location's ParkingType; '' when none.")
+    parking_type: Series[str] = pa.Field(description="Its location's parking type; '' when none.")
     postcode: Series[str] = pa.Field(description="Its location's postcode; '' when none.")
     city: Series[str] = pa.Field(description="Its location's city; '' when none.")
     latitude: Series[float] = pa.Field(
@@ -223,19 +147,24 @@ class Evses(_Table):
 
 
 class Connectors(_Table):
-    """One row per connector of the EVSEs in `Evses`."""
+    """One row per connector of the EVSEs in `Evses` (operator, location_id and evse name its EVSE)."""
 
     operator: Series[str] = pa.Field(description=_OPERATOR)
     location_id: Series[str] = pa.Field(description=_LOCATION_ID)
-    evse: Series[str] = pa.Field(description="The EVSE's `uid`, or its `evse_id` when it has no uid.")
+    evse: Series[str] = pa.Field(
+        description="The EVSE's `uid`, or its `evse_id` when it has no uid: unique within its location."
+    )
     connector_id: Series[str] = pa.Field(description="Connector `id` within its EVSE; '' when none.")
     standard: Series[str] = pa.Field(description="OCPI ConnectorType, e.g. 'IEC_62196_T2'; '' when none.")
     format: Series[str] = pa.Field(description="SOCKET or CABLE; '' when none.")
     power_type: Series[str] = pa.Field(description="OCPI PowerType, e.g. 'AC_3_PHASE'; '' when none.")
     max_voltage: Series[float] = pa.Field(
-        nullable=True, description="Volts (line to neutral for AC_3_PHASE)."
+        nullable=True,
+        description="Volts (line to neutral for AC_3_PHASE): `max_voltage`, else OCPI 2.1.1's `voltage`.",
     )
-    max_amperage: Series[float] = pa.Field(nullable=True, description="Amperes.")
+    max_amperage: Series[float] = pa.Field(
+        nullable=True, description="Amperes: `max_amperage`, else OCPI 2.1.1's `amperage`."
+    )
     max_electric_power: Series[float] = pa.Field(nullable=True, description="Watts, as sent; NaN when none.")
     power_w: Series[float] = pa.Field(
         nullable=True, description="max_electric_power if > 0, else volts × amps × phases; NaN when unusable."
@@ -243,21 +172,33 @@ class Connectors(_Table):
 
 
 class Conformance(_Table):
-    """Per operator, how well its feed follows OCPI 2.2.1 and how plausible its data is."""
+    """Per operator (and day: one row per feed and snapshot), how well its feed follows OCPI 2.2.1 and how
+    plausible its data is."""
 
     operator: Series[str] = pa.Field(description=_OPERATOR)
     operator_name: Series[str] = pa.Field(description=_OPERATOR_NAME)
-    locations: Series[int] = pa.Field(ge=0, description="Distinct locations served (each id once).")
+    locations: Series[int] = pa.Field(
+        ge=0, description="Distinct locations served (each id once), those outside the UK included."
+    )
     published_locations: Series[int] = pa.Field(ge=0, description="Locations without `publish: false`.")
     unpublished_locations: Series[int] = pa.Field(
         ge=0, description="Locations with `publish: false`: skipped."
     )
     duplicate_locations: Series[int] = pa.Field(ge=0, description="Extra copies of a location id (paging).")
-    evses: Series[int] = pa.Field(ge=0, description="EVSEs in the table (not REMOVED, each id once).")
+    non_uk_locations: Series[int] = pa.Field(
+        ge=0, description="Published locations whose `country` is not the UK's: left out, listed in rejects."
+    )
+    evses: Series[int] = pa.Field(ge=0, description="EVSEs in the table (not REMOVED, at UK locations).")
     removed_evses: Series[int] = pa.Field(ge=0, description="EVSEs with status REMOVED: left out.")
-    duplicate_evses: Series[int] = pa.Field(ge=0, description="Extra copies of an EVSE id (paging).")
+    duplicate_evses: Series[int] = pa.Field(
+        ge=0, description="Extra copies of an EVSE (same location and uid): paging, or twice in a location."
+    )
+    reused_evse_uids: Series[int] = pa.Field(
+        ge=0, description="EVSEs whose uid (else evse_id) also names an EVSE at another location: all kept."
+    )
     rejects: Series[int] = pa.Field(
-        ge=0, description="Values rejected: not a JSON object, or an EVSE without id."
+        ge=0,
+        description="Rows in the rejects table: values not JSON objects, EVSEs without id, non-UK locations.",
     )
     missing_location_country_code: Series[int] = pa.Field(ge=0, description="Locations without country_code.")
     missing_location_party_id: Series[int] = pa.Field(ge=0, description="Locations without party_id.")
@@ -289,11 +230,28 @@ class Conformance(_Table):
     )
     unknown_statuses: Series[str] = pa.Field(description="Statuses not in OCPI's list, e.g. 'WORKING: 3'.")
     statuses_not_upper_case: Series[int] = pa.Field(ge=0, description="EVSE statuses not sent in upper case.")
+    statuses_mapped: Series[int] = pa.Field(
+        ge=0, description="EVSE statuses read as another OCPI spelling, e.g. 'OUT_OF_ORDER' as 'OUTOFORDER'."
+    )
+    ocpi_211_parking_types: Series[int] = pa.Field(
+        ge=0, description="Locations whose parking type was read from OCPI 2.1.1's `type`."
+    )
+    ocpi_211_powers: Series[int] = pa.Field(
+        ge=0, description="Connectors whose power was read from OCPI 2.1.1's `voltage` and `amperage`."
+    )
     no_coordinates: Series[int] = pa.Field(ge=0, description="Locations without a usable latitude/longitude.")
     no_postcode: Series[int] = pa.Field(ge=0, description="Locations without a postcode.")
     outside_uk: Series[int] = pa.Field(ge=0, description="Locations outside the UK, even when swapped.")
     swapped_coordinates: Series[int] = pa.Field(ge=0, description="Locations in the UK only when swapped.")
     no_power_evses: Series[int] = pa.Field(ge=0, description="EVSEs with no connector power to read.")
+    stale_evses: Series[int] = pa.Field(
+        ge=0,
+        description=f"EVSEs whose last_updated (else their location's) is over {STALE_DAYS} days before the "
+        "snapshot day, missing or unreadable: their status may be stale.",
+    )
+    stale_evses_share: Series[float] = pa.Field(
+        ge=0, le=1, nullable=True, description="stale_evses / evses; NaN without EVSEs or without a day."
+    )
 
 
 class ChargePointCounts(_Table):
@@ -333,3 +291,15 @@ class OutOfOrderWeekOverWeek(_Table):
     week_before: Series[float] = pa.Field(nullable=True, description="Share a week before the day.")
     today: Series[float] = pa.Field(nullable=True, description="Share on the day.")
     change: Series[float] = pa.Field(nullable=True, description="today − week_before.")
+
+
+@cache
+def dtypes(model: type[pa.DataFrameModel]) -> dict[str, str]:
+    """The model's columns, in order, with the dtype each is cast to ("str", "int64", "float64")."""
+    return {name: str(column.dtype) for name, column in model.to_schema().columns.items()}
+
+
+def frame(model: type[pa.DataFrameModel], rows: list[tuple[object, ...]]) -> pd.DataFrame:
+    """`rows` (tuples in the model's column order) as the model's frame, each column cast to its dtype."""
+    columns = dtypes(model)
+    return pd.DataFrame(rows, columns=list(columns)).astype(columns)

@@ -107,7 +107,8 @@ def conformance_of(cleaned, operator="chargy"):
 
 
 def nonzero(row):
-    return {name: value for name, value in row.items() if value not in (0, "")}
+    """The row's counts that are not 0, "" or NaN (the stale share without a day)."""
+    return {name: value for name, value in row.items() if value not in (0, "") and value == value}
 
 
 # --- the tables, exactly ---------------------------------------------------------------------------
@@ -268,7 +269,8 @@ def test_an_evse_is_identified_by_uid_else_by_evse_id():
     assert (row["duplicate_evses"], row["missing_evse_uid"]) == (0, 3)
 
 
-def test_the_same_evse_on_two_pages_counts_once_and_the_later_copy_wins():
+def test_a_location_served_twice_counts_once_as_its_later_copy_with_that_copys_evses():
+    # The later copy is the whole location as the feed now says: E2, which it no longer lists, is gone.
     first = location("L1", evse("E1", status="AVAILABLE"), evse("E2"), postal_code="TW6 2RQ", city="London")
     later = location(
         "L1",
@@ -280,24 +282,27 @@ def test_the_same_evse_on_two_pages_counts_once_and_the_later_copy_wins():
     cleaned = clean(feed([first], [later]))
     columns = ["uid", "status", "max_power_kw", "postcode", "city", "latitude", "last_updated"]
     assert cleaned.evses[columns].values.tolist() == [
-        ["E2", "AVAILABLE", "22", "M1 1AE", "Manchester", 53.48, "2024-06-02T08:00:00Z"],
         ["E1", "CHARGING", "7.4", "M1 1AE", "Manchester", 53.48, "2024-07-01T00:00:00"],
     ]
     assert cleaned.locations[["location_id", "postcode", "city"]].to_dict("records") == [
         {"location_id": "L1", "postcode": "M1 1AE", "city": "Manchester"}
     ]
-    assert list(cleaned.connectors["power_w"]) == [22000.0, 7400.0]  # E2's, then the later E1's only
+    assert list(cleaned.connectors["power_w"]) == [7400.0]  # the later E1's only
     row = conformance_of(cleaned)
     assert (row["locations"], row["duplicate_locations"]) == (1, 1)
-    assert (row["evses"], row["duplicate_evses"]) == (2, 1)
+    assert (row["evses"], row["duplicate_evses"]) == (1, 1)
 
 
-def test_an_evse_moved_to_another_location_between_pages_takes_the_later_location():
+def test_the_same_uid_at_two_locations_is_two_evses_and_the_reuse_is_counted():
+    # Issue 16: an EVSE was operator + uid, so a feed numbering uids per site lost half its EVSEs.
     cleaned = clean(feed([location("A", evse("E1"))], [location("B", evse("E1"), parking_type=DROP)]))
     assert cleaned.evses[["location_id", "parking_type"]].to_dict("records") == [
-        {"location_id": "B", "parking_type": ""}
+        {"location_id": "A", "parking_type": "ON_STREET"},
+        {"location_id": "B", "parking_type": ""},
     ]
     assert list(cleaned.locations["location_id"]) == ["A", "B"]
+    row = conformance_of(cleaned)
+    assert (row["evses"], row["duplicate_evses"], row["reused_evse_uids"]) == (2, 0, 2)
 
 
 def test_ocpi_ids_are_case_insensitive():
@@ -313,14 +318,14 @@ def test_a_removed_later_copy_removes_the_evse_and_an_unpublished_later_copy_the
     cleaned = clean(
         feed(
             [location("L1", evse("E1"), evse("E2")), location("L2", evse("E3"))],
-            [location("L1", evse("E1", status="REMOVED")), location("L2", evse("E3"), publish=False)],
+            [location("L1", evse("E1", status="REMOVED"), evse("E2")), location("L2", evse("E3"), publish=False)],
         )
     )
     assert list(cleaned.evses["uid"]) == ["E2"]
     assert list(cleaned.locations["location_id"]) == ["L1"]
     row = conformance_of(cleaned)
     assert (row["locations"], row["published_locations"], row["unpublished_locations"]) == (2, 1, 1)
-    assert (row["removed_evses"], row["duplicate_evses"]) == (1, 1)
+    assert (row["removed_evses"], row["duplicate_evses"]) == (1, 2)
 
 
 def test_the_same_uid_at_two_operators_is_two_evses():
@@ -588,10 +593,9 @@ def messy_feed():
         coordinates={"latitude": "-0.120000", "longitude": "51.500000"},
     )  # fmt: skip
     return feed(
-        [location("L1", evse("E1"), evse("E2", status="removed")), location("L2", evse("E9"), publish=False),
-         "x"],
-        [location("L1", evse("E1", status="charging")), no_id_swapped, location("L5", country_code=DROP,
-         coordinates={"latitude": "48.856600", "longitude": "2.352200"})],
+        [location("L1", evse("E1")), location("L2", evse("E9"), publish=False), "x"],
+        [location("L1", evse("E1", status="charging"), evse("E2", status="removed")), no_id_swapped,
+         location("L5", country_code=DROP, coordinates={"latitude": "48.856600", "longitude": "2.352200"})],
     )  # fmt: skip
 
 
@@ -604,7 +608,7 @@ def test_conformance_counts_a_messy_feed_exactly_and_lists_every_operator():
         "published_locations": 3,
         "unpublished_locations": 1,
         "duplicate_locations": 1,
-        "evses": 2,  # E1 (the later copy; E2 was removed in the first), GB*CGY*E3
+        "evses": 2,  # E1 (L1's later copy, where E2 is removed), GB*CGY*E3
         "removed_evses": 1,
         "duplicate_evses": 1,
         "rejects": 1,
@@ -660,22 +664,28 @@ def test_conformance_markdown_summarises_each_operator_and_escapes_values():
     cleaned = clean(messy_feed(), feed(operator="quiet_one", name="Quiet *Ltd* [beta]"))
     assert conformance_markdown(cleaned.conformance) == (
         "### char\\.gy (chargy)\n"
-        "- Locations: 4 (3 published, 1 unpublished, 1 served twice)\n"
-        "- EVSEs: 2 (1 removed left out, 1 served twice, 1 without power)\n"
+        "- Locations: 4 (3 published, 1 unpublished, 1 served twice, 0 in another country left out)\n"
+        "- EVSEs: 2 (1 removed left out, 1 served twice, 0 with a uid also used at another location, "
+        "1 without power)\n"
+        "- Stale status (last updated over 30 days before the day): 0 EVSEs (unknown)\n"
         "- Rejected values: 1\n"
         "- Missing OCPI fields: `location.country_code` 1, `location.id` 1, `location.time_zone` 1, "
         "`evse.uid` 1, `connector.max_amperage` 1, `connector.last_updated` 1, "
         "`connector.max_electric_power` 1\n"
-        "- Statuses not in OCPI: WORKING: 1; not in upper case: 1\n"
+        "- OCPI 2.1.1 names read: `type` for 0 locations, `voltage`/`amperage` for 0 connectors\n"
+        "- Statuses not in OCPI: WORKING: 1; not in upper case: 1; read as OCPI's spelling: 0\n"
         "- Locations without coordinates: 0, without postcode: 1, outside the UK: 1, "
         "latitude and longitude swapped: 1\n"
         "\n"
         "### Quiet \\*Ltd\\* \\[beta\\] (quiet\\_one)\n"
-        "- Locations: 0 (0 published, 0 unpublished, 0 served twice)\n"
-        "- EVSEs: 0 (0 removed left out, 0 served twice, 0 without power)\n"
+        "- Locations: 0 (0 published, 0 unpublished, 0 served twice, 0 in another country left out)\n"
+        "- EVSEs: 0 (0 removed left out, 0 served twice, 0 with a uid also used at another location, "
+        "0 without power)\n"
+        "- Stale status (last updated over 30 days before the day): 0 EVSEs (unknown)\n"
         "- Rejected values: 0\n"
         "- Missing OCPI fields: none\n"
-        "- Statuses not in OCPI: none; not in upper case: 0\n"
+        "- OCPI 2.1.1 names read: `type` for 0 locations, `voltage`/`amperage` for 0 connectors\n"
+        "- Statuses not in OCPI: none; not in upper case: 0; read as OCPI's spelling: 0\n"
         "- Locations without coordinates: 0, without postcode: 0, outside the UK: 0, "
         "latitude and longitude swapped: 0"
     )
