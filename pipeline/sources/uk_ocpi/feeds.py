@@ -13,7 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 SETTING = "UK_OCPI_FEEDS"
 BUNDLED = Path(__file__).with_name("feeds.yaml")
@@ -30,9 +31,30 @@ class Feed(BaseModel):
     token_env: str | None = Field(
         default=None,
         pattern=r"^[A-Z_][A-Z0-9_]*$",
-        description="Env var whose value is sent as `Authorization: Token <value>`.",
+        description="Env var holding the feed's secret, sent as `Authorization: Token <value>` unless "
+        "`header` or `query_param` says otherwise.",
+    )
+    header: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$",
+        description="Send the secret as is in this header instead (Gridserve: `ec-subscription-key`).",
+    )
+    query_param: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.~-]+$",
+        description="Send the secret as this query parameter on every request instead (Jolt: `apiKey`); "
+        "any URL shown masks it as `***`.",
     )
     min_interval_s: float = Field(default=0.0, ge=0, description="Least time between two requests.")
+
+    @field_validator("header", "query_param")
+    @classmethod
+    def _one_auth_style_with_its_secret(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not info.data.get("token_env"):
+            raise PydanticCustomError("auth", "needs `token_env`, the variable holding the secret to send")
+        if value is not None and info.field_name == "query_param" and info.data.get("header"):
+            raise PydanticCustomError("auth", "give `header` or `query_param`, not both")
+        return value
 
 
 class FeedListError(ValueError):
@@ -100,5 +122,5 @@ def _feed(path: Path, number: int, entry: object) -> Feed:
         )
         problem = "missing" if error["type"] == "missing" else error["msg"]
         if error["type"] == "extra_forbidden":
-            problem = "unknown key (allowed: operator, name, url, token_env, min_interval_s)"
+            problem = f"unknown key (allowed: {', '.join(Feed.model_fields)})"
         raise FeedListError(f"The feed list {path}, {label}, key `{key}`: {problem}.") from None
