@@ -1,34 +1,53 @@
 """Reading operators' OCPI Locations feeds: politely, page by page to disk, each feed on its own.
 
-One feed is read serially, never faster than its `min_interval_s`; feeds are read concurrently
-(`max_concurrency`). Paging follows OCPI 2.2.1 and the ways real feeds depart from it:
+Paging follows OCPI 2.2.1 and the ways real UK feeds depart from it, read from each answer (no per-feed
+switch), in this order:
 
-- `Link: <...>; rel="next"` is followed exactly as given;
-- without `Link`, the next page is asked for while the offset is below `X-Total-Count`, advancing by
-  the number of items received (servers may return fewer than asked); `X-Limit: 0` is ignored;
-- an empty page ends the paging; so does a page that is the whole feed (no `Link`, no total);
-- a page repeating the previous one, or paging past `max_pages`, fails instead of looping.
+- a `Link` with `rel` `next` is followed (`rel` in any case and as a space-separated list: `NEXT`,
+  `next last`; relative URLs resolved; other relations, such as WordPress's `https://api.w.org/` on
+  every page, ignored); a `Link` naming only other pages (`prev`, `last`) ends the paging;
+- a body's `next` (the `items_cursor` envelope) is followed: a URL as given, a bare token sent back as
+  `?cursor=<token>` on the feed's URL (no UK feed documents another way); `next: null` ends it;
+- else the next offset is asked for while below `X-Total-Count`, advancing by the items received (servers
+  may return fewer than asked); the total may change between pages: paging follows the current one and
+  the largest is recorded (`declared_total`), so a crawl ending below it is seen as short;
+- a page with none of these that holds exactly the `limit` the URL asked for, or `X-Limit` (> 0; `0` is
+  ignored), asks for the next offset by guess; a guessed page repeating the previous one then ends the
+  feed; otherwise a page repeating the previous one fails instead of looping, as does paging past
+  `max_pages`; an empty page ends the paging, and a page with no paging signal is the whole feed.
 
-Every page is stored exactly as returned, streamed to disk and parsed to its end while it arrives.
-A token is sent as `Authorization: Token <value>` from the variable the feed names; it is never held
-by the resource, logged or put in an error.
+`FeedFetch.ended` says which end was met. Every page is stored exactly as returned (a UTF-8 BOM too,
+counted in `boms`), streamed to disk and parsed to its end while it arrives. The secret of `token_env` is
+sent as `Authorization: Token <value>`, as is in the feed's `header`, or as its `query_param` on every
+request (next pages included, replacing a value a Link echoes); it is never held by the resource, logged
+or put in an error, and any URL shown masks the parameter as `***`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
 from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import Field
 from requests.utils import parse_header_links
+from upath import UPath
 
-from pipeline.resources.http import HttpClient, HttpSettings, UpstreamError, redact_url
+from pipeline.resources.http import (
+    HttpClient,
+    HttpSettings,
+    Spacing,
+    UpstreamError,
+    hide_query_param,
+    redact_url,
+)
 from pipeline.resources.raw_zone import SnapshotWriter
 from pipeline.sources.uk_ocpi.feeds import Feed, feeds_file, load_feeds
-from pipeline.sources.uk_ocpi.raw import check, inspect_page, page_name
+from pipeline.sources.uk_ocpi.raw import PageInfo, check, inspect_page, page_name
+
+PAGING_RELATIONS = frozenset({"next", "prev", "previous", "first", "last"})
 
 
 class FeedError(UpstreamError):
@@ -37,7 +56,8 @@ class FeedError(UpstreamError):
 
 @dataclass
 class FeedFetch:
-    """What reading one feed took and gave."""
+    """What reading one feed took and gave. `records` are the locations received (a guessed page
+    repeating the one before is stored but not counted); `declared_total` the largest `X-Total-Count`."""
 
     styles: list[str] = field(default_factory=list)
     pages: int = 0
@@ -45,6 +65,9 @@ class FeedFetch:
     bytes: int = 0
     requests: int = 0
     retries: int = 0
+    declared_total: int | None = None
+    boms: int = 0
+    ended: str = ""
 
     @property
     def style(self) -> str:
@@ -58,6 +81,9 @@ class FeedFetch:
             "bytes": self.bytes,
             "http_requests": self.requests,
             "http_retries": self.retries,
+            "declared_total": self.declared_total,
+            "boms": self.boms,
+            "ended": self.ended,
         }
 
 
@@ -79,11 +105,17 @@ class OcpiFeeds(ConfigurableResource):
     def feeds(self) -> list[Feed]:
         return load_feeds(feeds_file({"UK_OCPI_FEEDS": self.feeds_file}))
 
-    def fetch(self, feed: Feed, writer: SnapshotWriter) -> FeedFetch:
-        """Read every page of `feed` into `writer`; `FeedError`/`UpstreamError` when it cannot be read."""
+    def fetch(self, feed: Feed, writer: SnapshotWriter, *, clock: Spacing | None = None) -> FeedFetch:
+        """Read every page of `feed` into `writer`; `FeedError`/`UpstreamError` when it cannot be read.
+
+        `clock` is the feed's host's, shared with the other feeds of that host (see hosts.py); without
+        one, the feed is spaced by its own `min_interval_s`.
+        """
+        if feed.query_param:  # masked in every URL shown from now on
+            hide_query_param(feed.query_param)
         client = HttpClient(
             self.http,
-            min_interval_s=feed.min_interval_s,
+            spacing=clock if clock is not None else Spacing(feed.min_interval_s),
             pool_size=1,
             refused_hint=_refused_hint(feed),
             logger=get_dagster_logger(),
@@ -100,75 +132,147 @@ class OcpiFeeds(ConfigurableResource):
 def _read_pages(
     feed: Feed, writer: SnapshotWriter, client: HttpClient, result: FeedFetch, max_pages: int
 ) -> None:
-    headers = _auth(feed)
-    url, offset, previous = feed.url, 0, ""
+    headers, secret = _auth(feed)
+    url, offset, previous, guessed = feed.url, 0, "", False
     for number in range(max_pages):
+        url = _with_param(url, *secret) if secret else url
         target = writer.path(page_name(number))
         download = client.download_json(
             url, target, headers=headers, what=f"feed {feed.operator}, page {number}"
         )
-        with target.open("rb") as stream:
-            try:
-                info = check(inspect_page(stream, size=download.bytes))
-            except ValueError as exc:
-                raise FeedError(f"Feed {feed.operator} ({redact_url(url)}), page {number}: {exc}.") from None
+        info = _inspect(feed, url, number, target, download.bytes)
         result.pages += 1
-        result.records += info.items
-        if info.style:
-            result.styles.append(info.style)
-        if info.items == 0:
-            return
-        if info.digest == previous:
+        result.boms += info.bom
+        result.styles += [info.style] if info.style else []
+        total = _count(download.headers, "X-Total-Count")
+        if total is not None:
+            result.declared_total = max(result.declared_total or 0, total)
+        if info.items and info.digest == previous:
+            if guessed:  # stored as returned; readers skip a page repeating the one before
+                result.ended = "repeated page (guessed paging)"
+                return
             raise FeedError(
                 f"Feed {feed.operator}: page {number} ({redact_url(url)}) repeats the page before it "
                 "exactly; the server seems to ignore `offset`. Stopping instead of looping."
             )
-        previous = info.digest
-        follow = _next_url(url, download.headers, offset + info.items)
+        result.records += info.items
+        if info.items == 0:
+            result.ended = "empty page"
+            return
+        previous, offset = info.digest, offset + info.items
+        follow, guessed, result.ended = _next_page(feed.url, url, download.headers, info, offset, total)
         if follow is None:
             return
-        url, offset = follow, offset + info.items
+        url = follow
     raise FeedError(
         f"Feed {feed.operator} still returned locations after {max_pages} pages; stopping. Check the feed "
         "or raise max_pages on the uk_ocpi resource."
     )
 
 
-def _next_url(url: str, headers: object, offset: int) -> str | None:
-    """The next page: the `Link rel=next` as given, else by offset below `X-Total-Count`, else none."""
-    get: Callable[[str], str | None] = getattr(headers, "get", lambda name: None)
-    for link in parse_header_links(get("Link") or ""):
-        if link.get("rel") == "next" and link.get("url"):
-            return urljoin(url, link["url"])
-    total = get("X-Total-Count")
-    if total is None or not total.strip().isdigit() or offset >= int(total):
-        return None
+def _inspect(feed: Feed, url: str, number: int, target: UPath, size: int) -> PageInfo:
+    with target.open("rb") as stream:
+        try:
+            return check(inspect_page(stream, size=size))
+        except ValueError as exc:
+            raise FeedError(f"Feed {feed.operator} ({redact_url(url)}), page {number}: {exc}.") from None
+
+
+def _next_page(
+    feed_url: str, url: str, headers: Mapping[str, str], info: PageInfo, offset: int, total: int | None
+) -> tuple[str | None, bool, str]:
+    """(the next page's URL or None, whether it is a guess, why paging ended when it did)."""
+    links = _links(url, headers.get("Link") or "")
+    if "next" in links:
+        return links["next"], False, ""
+    if info.next is not None:
+        return _cursor(feed_url, url, info.next), False, ""
+    if info.has_next or links:  # a null cursor, or a Link naming other pages but no next
+        return None, False, "no next page"
+    if total is not None:
+        return (
+            (_offset(url, offset, headers), False, "") if offset < total else (None, False, "total reached")
+        )
+    sent = _digits(dict(parse_qsl(urlsplit(url).query)).get("limit"))
+    limits = {limit for limit in (sent, _count(headers, "X-Limit")) if limit}
+    if info.items in limits:  # a full page and nothing else to go by: ask for more
+        return _offset(url, offset, headers), True, ""
+    return None, False, "page below the limit" if limits else "one document"
+
+
+def _links(url: str, header: str) -> dict[str, str]:
+    """The paging relations of a `Link` header (rel matched in any case, as a space-separated list),
+    relative URLs resolved; any other relation (WordPress's `https://api.w.org/`) ignored."""
+    found: dict[str, str] = {}
+    for link in parse_header_links(header):
+        for rel in str(link.get("rel", "")).lower().split():
+            if rel in PAGING_RELATIONS and link.get("url"):
+                found.setdefault(rel, urljoin(url, link["url"]))
+    return found
+
+
+def _cursor(feed_url: str, url: str, cursor: str) -> str:
+    """A body's `next`: a URL (absolute, or relative to the page) as given; a bare token as
+    `?cursor=<token>` on the feed's own URL (no UK feed documents another way to send it back)."""
+    if cursor.startswith(("http://", "https://", "/", "?", ".")) or "/" in cursor or "?" in cursor:
+        return urljoin(url, cursor)
+    return _with_param(feed_url, "cursor", cursor)
+
+
+def _offset(url: str, offset: int, headers: Mapping[str, str]) -> str:
+    """`url` asking for `offset` (and `X-Limit` as `limit` when above 0), its other parameters kept."""
     paging = {"offset": str(offset)}
-    limit = get("X-Limit")
-    if limit and limit.strip().isdigit() and int(limit) > 0:  # `X-Limit: 0` says nothing usable
-        paging["limit"] = limit.strip()
+    limit = _count(headers, "X-Limit")
+    if limit:  # `X-Limit: 0` says nothing usable
+        paging["limit"] = str(limit)
     # The feed's own parameters stay as they were, repeated and blank ones included, in their order.
     kept = [(k, v) for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=True) if k not in paging]
-    query = [*kept, *paging.items()]
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode([*kept, *paging.items()]), ""))
 
 
-def _auth(feed: Feed) -> dict[str, str] | None:
+def _count(headers: Mapping[str, str], name: str) -> int | None:
+    return _digits(headers.get(name))
+
+
+def _digits(value: str | None) -> int | None:
+    text = (value or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def _with_param(url: str, name: str, value: str) -> str:
+    """`url` with `name=value` last, replacing any value it had (a Link may echo a stale one)."""
+    parts = urlsplit(url)
+    kept = [p for p in parts.query.split("&") if p and unquote_plus(p.partition("=")[0]) != name]
+    query = "&".join([*kept, f"{quote(name, safe='')}={quote(value, safe='')}"])
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def _auth(feed: Feed) -> tuple[dict[str, str] | None, tuple[str, str] | None]:
+    """(headers to send, or the query parameter and its value): the feed's secret, as it asks for it."""
     if not feed.token_env:
-        return None
+        return None, None
     token = os.environ.get(feed.token_env, "").strip()  # a secret file's trailing newline is not the token
     if not token:
         raise FeedError(
             f"Feed {feed.operator} needs a token: set {feed.token_env} in the environment (see the feed list "
             "for how to obtain one)."
         )
-    return {"Authorization": f"Token {token}"}
+    if feed.query_param:
+        return None, (feed.query_param, token)
+    return {feed.header or "Authorization": token if feed.header else f"Token {token}"}, None
 
 
 def _refused_hint(feed: Feed) -> str:
     if feed.token_env:
-        return f"Feed {feed.operator} did not accept the token in {feed.token_env}; check or renew it."
+        sent = (
+            f" (sent in the {feed.header} header)"
+            if feed.header
+            else f" (sent as the {feed.query_param} query parameter)"
+            if feed.query_param
+            else ""
+        )
+        return f"Feed {feed.operator} did not accept the token in {feed.token_env}{sent}; check or renew it."
     return (
         f"Feed {feed.operator} refused an anonymous request; if it answered a burst of requests, raise its "
         "min_interval_s in the feed list, else it may now need a token (token_env)."

@@ -4,11 +4,17 @@ The bundled `feeds.yaml` names the publicly documented open endpoints; `UK_OCPI_
 file (the sandbox, the tests and every check use one, so nothing here calls a real operator by
 accident). A list that does not parse, or an entry with a bad or missing key, fails when the code
 loads, naming the file, the entry and the key. `feeds: []` is valid: the source is then off.
+
+Beside `feeds:`, an optional `hosts:` map gives a host its least interval between two requests, all
+its feeds together (`{info.smartcharging.uk: {min_interval_s: 2}}`); hosts.py says how it is kept.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,8 +22,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from pipeline.sources.uk_ocpi.hosts import host_key
+
 SETTING = "UK_OCPI_FEEDS"
 BUNDLED = Path(__file__).with_name("feeds.yaml")
+_HOST = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:[0-9]{1,5})?")  # as hosts.host_key writes it
 
 
 class Feed(BaseModel):
@@ -57,6 +66,26 @@ class Feed(BaseModel):
         return value
 
 
+class Host(BaseModel):
+    """A `hosts:` entry: how one host is asked, whichever of the list's feeds it serves."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_interval_s: float = Field(
+        ge=0,
+        description="Least time between the starts of two requests to this host, all its feeds together; "
+        "a feed's own min_interval_s on this host counts too, the larger wins.",
+    )
+
+
+@dataclass(frozen=True)
+class FeedList:
+    """A validated feed list: its feeds, and its `hosts:` map keyed by host (see hosts.host_key)."""
+
+    feeds: tuple[Feed, ...]
+    hosts: Mapping[str, Host]
+
+
 class FeedListError(ValueError):
     """The feed list cannot be used; the message names the file, the entry and the key."""
 
@@ -77,11 +106,21 @@ def load_feeds(path: Path) -> list[Feed]:
         stat = path.stat()
     except OSError as exc:
         raise FeedListError(f"The feed list {path} cannot be read ({SETTING}): {exc.strerror}.") from None
-    return list(_load(path, stat.st_mtime_ns, stat.st_size))
+    return list(_load(path, stat.st_mtime_ns, stat.st_size).feeds)
+
+
+def load_hosts(path: Path) -> dict[str, float]:
+    """The `hosts:` map of the list at `path`, host -> min_interval_s; `{}` without one."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise FeedListError(f"The feed list {path} cannot be read ({SETTING}): {exc.strerror}.") from None
+    hosts = _load(path, stat.st_mtime_ns, stat.st_size).hosts
+    return {key: host.min_interval_s for key, host in hosts.items()}
 
 
 @lru_cache(maxsize=16)
-def _load(path: Path, mtime_ns: int, size: int) -> tuple[Feed, ...]:
+def _load(path: Path, mtime_ns: int, size: int) -> FeedList:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -92,10 +131,10 @@ def _load(path: Path, mtime_ns: int, size: int) -> tuple[Feed, ...]:
         raise FeedListError(
             f"The feed list {path} must be a mapping with a `feeds:` list (`feeds: []` for none)."
         )
-    extra = sorted(set(document) - {"feeds"})
+    extra = sorted(set(document) - {"feeds", "hosts"})
     if extra:
         raise FeedListError(
-            f"The feed list {path} has unknown top-level keys {extra}; only `feeds` is allowed."
+            f"The feed list {path} has unknown top-level keys {extra}; only `feeds` and `hosts` are allowed."
         )
     feeds = [_feed(path, number, entry) for number, entry in enumerate(document["feeds"], start=1)]
     seen: dict[str, int] = {}
@@ -106,7 +145,55 @@ def _load(path: Path, mtime_ns: int, size: int) -> tuple[Feed, ...]:
                 f"entry {seen[feed.operator]}; operators must be unique."
             )
         seen[feed.operator] = number
-    return tuple(feeds)
+    return FeedList(tuple(feeds), _hosts(path, document.get("hosts"), feeds))
+
+
+def _hosts(path: Path, entries: object, feeds: list[Feed]) -> dict[str, Host]:
+    """The `hosts:` map, keys lower-cased. An entry for a host no feed is on yet is kept (the bundled
+    list sets the limits of token-gated hosts whose feeds are commented out), unless its name looks
+    like a misspelt host of a feed: a typo would leave the real host without its interval."""
+    if entries is None:
+        return {}
+    if not isinstance(entries, dict):
+        raise FeedListError(
+            f"The feed list {path}, `hosts:` must map a host to its settings, e.g. "
+            f"`hosts: {{example.org: {{min_interval_s: 2}}}}`; got {entries!r}."
+        )
+    used = sorted({host_key(feed.url) for feed in feeds})
+    hosts: dict[str, Host] = {}
+    for name, settings in entries.items():
+        key = str(name).strip().lower()
+        label = f"The feed list {path}, hosts entry {name!r}"
+        if not _HOST.fullmatch(key):
+            raise FeedListError(
+                f"{label}: not a host; write it as in the feeds' URLs, without scheme, user or path "
+                "(`info.smartcharging.uk`, `127.0.0.1:8080`)."
+            )
+        if key in hosts:
+            raise FeedListError(f"{label}: the host is listed twice (host names ignore case).")
+        near = [host for host in used if host.endswith(f".{key}") or key.endswith(f".{host}")]
+        near = near or difflib.get_close_matches(key, used, n=1, cutoff=0.75)
+        if key not in used and near:
+            raise FeedListError(
+                f"{label}: no feed of the list is on this host, but one is on {near[0]!r}; fix the name "
+                "(it must equal the feeds' host, port included when their URLs name one)."
+            )
+        hosts[key] = _host(label, settings)
+    return hosts
+
+
+def _host(label: str, settings: object) -> Host:
+    if not isinstance(settings, dict):
+        raise FeedListError(f"{label}: expected a mapping like `{{min_interval_s: 2}}`, got {settings!r}.")
+    try:
+        return Host.model_validate(settings)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"]) or "?"
+        problem = "missing" if error["type"] == "missing" else error["msg"]
+        if error["type"] == "extra_forbidden":
+            problem = "unknown key (allowed: min_interval_s)"
+        raise FeedListError(f"{label}, key `{key}`: {problem}.") from None
 
 
 def _feed(path: Path, number: int, entry: object) -> Feed:

@@ -5,7 +5,8 @@ import textwrap
 import pytest
 
 from pipeline.sources.uk_ocpi.definitions import SOURCE
-from pipeline.sources.uk_ocpi.feeds import BUNDLED, Feed, FeedListError, feeds_file, load_feeds
+from pipeline.sources.uk_ocpi.feeds import BUNDLED, Feed, FeedListError, feeds_file, load_feeds, load_hosts
+from pipeline.sources.uk_ocpi.hosts import host_intervals
 
 
 def write(tmp_path, text):
@@ -131,6 +132,7 @@ def test_a_missing_file_fails_naming_it_and_the_setting(tmp_path):
     with pytest.raises(FeedListError, match=r"cannot be read \(UK_OCPI_FEEDS\)"):
         load_feeds(tmp_path / "nowhere.yaml")
 
+
 def test_auth_styles_a_header_or_a_query_parameter_carrying_the_secret(tmp_path):
     path = write(
         tmp_path,
@@ -188,3 +190,90 @@ def test_a_bad_auth_entry_fails_naming_the_entry_and_the_key(tmp_path, entry, me
     assert str(error.value).startswith(f"The feed list {path}, ")
     assert message in str(error.value)
 
+
+HOSTS_LIST = """\
+feeds:
+  - {operator: cps, name: ChargePlace Scotland, url: 'https://info.smartcharging.uk/public_feed/locations/2463'}
+  - {operator: evolt, name: Evolt, url: 'https://info.smartcharging.uk/public_feed/locations/3666',
+     min_interval_s: 3}
+  - {operator: local, name: Local, url: 'http://127.0.0.1:8080/locations'}
+"""
+
+
+def test_a_hosts_map_beside_the_feeds_gives_each_host_its_interval(tmp_path):
+    path = write(
+        tmp_path,
+        HOSTS_LIST
+        + """\
+        hosts:
+          Info.SmartCharging.uk: {min_interval_s: 2}   # host names ignore case
+          "127.0.0.1:8080": {min_interval_s: 0.5}
+        """.replace("        ", ""),
+    )
+    assert load_hosts(path) == {"info.smartcharging.uk": 2.0, "127.0.0.1:8080": 0.5}
+    assert [feed.operator for feed in load_feeds(path)] == ["cps", "evolt", "local"]
+    # The stricter of the map and a feed's own interval wins for the whole host.
+    assert host_intervals(load_feeds(path), load_hosts(path)) == {
+        "info.smartcharging.uk": 3.0,
+        "127.0.0.1:8080": 0.5,
+    }
+
+
+def test_a_list_without_a_hosts_map_has_none(tmp_path):
+    assert load_hosts(write(tmp_path, HOSTS_LIST)) == {}
+    assert load_hosts(write(tmp_path, HOSTS_LIST + "hosts:\n")) == {}
+
+
+@pytest.mark.parametrize(
+    ("hosts", "message"),
+    [
+        (
+            "hosts:\n  info.smartcharging.co.uk: {min_interval_s: 2}\n",
+            "hosts entry 'info.smartcharging.co.uk': no feed of the list is on this host, but one is on "
+            "'info.smartcharging.uk'; fix the name (it must equal the feeds' host, port included when "
+            "their URLs name one).",
+        ),
+        ("hosts:\n  www.smartcharging.uk: {min_interval_s: 2}\n", "but one is on 'info.smartcharging.uk'"),
+        ("hosts:\n  127.0.0.1:8081: {min_interval_s: 2}\n", "but one is on '127.0.0.1:8080'"),
+        (
+            "hosts:\n  https://info.smartcharging.uk: {min_interval_s: 2}\n",
+            "hosts entry 'https://info.smartcharging.uk': not a host; write it as in the feeds' URLs, "
+            "without scheme, user or path (`info.smartcharging.uk`, `127.0.0.1:8080`).",
+        ),
+        ("hosts:\n  char.gy/open-ocpi: {min_interval_s: 2}\n", "entry 'char.gy/open-ocpi': not a host"),
+        (
+            "hosts:\n  info.smartcharging.uk: {min_interval_s: 2}\n"
+            "  INFO.smartcharging.uk: {min_interval_s: 3}\n",
+            "hosts entry 'INFO.smartcharging.uk': the host is listed twice (host names ignore case).",
+        ),
+        (
+            "hosts:\n  info.smartcharging.uk: {}\n",
+            "hosts entry 'info.smartcharging.uk', key `min_interval_s`: missing.",
+        ),
+        (
+            "hosts:\n  info.smartcharging.uk: {min_interval_s: -1}\n",
+            "key `min_interval_s`: Input should be greater than or equal to 0.",
+        ),
+        (
+            "hosts:\n  info.smartcharging.uk: {min_interval_s: 1, burst: 5}\n",
+            "hosts entry 'info.smartcharging.uk', key `burst`: unknown key (allowed: min_interval_s).",
+        ),
+        (
+            "hosts:\n  info.smartcharging.uk: 2\n",
+            "hosts entry 'info.smartcharging.uk': expected a mapping like `{min_interval_s: 2}`, got 2.",
+        ),
+        ("hosts: [info.smartcharging.uk]\n", "`hosts:` must map a host to its settings"),
+    ],
+)
+def test_a_bad_hosts_map_fails_naming_the_file_the_host_and_the_key(tmp_path, hosts, message):
+    path = write(tmp_path, HOSTS_LIST + hosts)
+    with pytest.raises(FeedListError) as error:
+        load_feeds(path)
+    assert str(error.value).startswith(f"The feed list {path}, ")
+    assert message in str(error.value)
+
+
+def test_a_host_no_feed_is_on_yet_keeps_its_entry_for_feeds_added_later(tmp_path):
+    """The bundled list sets the limits of token-gated hosts whose feeds are commented out."""
+    path = write(tmp_path, HOSTS_LIST + "hosts:\n  open-chargepoints.com: {min_interval_s: 125}\n")
+    assert load_hosts(path) == {"open-chargepoints.com": 125.0}
