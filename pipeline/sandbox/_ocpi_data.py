@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pipeline.sandbox._draw import allot, random_moment
+from pipeline.sandbox._ocpi_wire import QUIRKS
 from pipeline.sandbox._registry import postcode_pool
 from pipeline.sandbox.faults import Fault
 
@@ -269,16 +270,32 @@ def _parse(stamp: str) -> datetime:
 
 # --- The fake operators: who they are, and the feed list naming them --------------------------------------
 
-STYLES = ("ocpi_link", "ocpi_total_count", "locations_key", "data_document", "bare_array")
+STYLES = (
+    "ocpi_link",
+    "ocpi_total_count",
+    "locations_key",
+    "data_document",
+    "bare_array",
+    "ocpi_camel",
+    "ocpi_offset_only",
+    "items_cursor",
+    "nested_envelope",
+    "data_wrapper",
+)
 TOKEN_ENV = "SANDBOX_OCPI_TOKEN"  # noqa: S105 - the variable's name, not a secret
 OCPI_TOKEN = "sandbox-ocpi-token"  # noqa: S105 - fake, sandbox-only
 _SLUG = re.compile(r"[a-z0-9_]+")
 
 
-def check_feed(style: str, page_size: int, min_interval_s: float | None) -> None:
-    """Raise ValueError for a style, page size or interval no fake operator can have."""
+def check_feed(
+    style: str, page_size: int, min_interval_s: float | None, *, quirks: Collection[str] = ()
+) -> None:
+    """Raise ValueError for a style, page size, interval or quirk no fake operator can have."""
     if style not in STYLES:
         raise ValueError(f"unknown style {style!r}; expected one of {list(STYLES)}")
+    unknown = sorted(set(quirks) - set(QUIRKS))
+    if unknown:
+        raise ValueError(f"unknown quirks {unknown}; expected some of {sorted(QUIRKS)}")
     if page_size < 1:
         raise ValueError(f"page_size must be >= 1, got {page_size}")
     if min_interval_s is not None and not 0 < min_interval_s < 3600:
@@ -300,11 +317,16 @@ class FeedSpec:
     latency_s: float = 0.0
     status_code: int | None = None
     faults: Mapping[int, Sequence[Fault]] | None = None
+    quirks: frozenset[str] = frozenset()  # see _ocpi_wire.QUIRKS
+    auth_header: str | None = None  # the token as is in this header, not `Authorization: Token`
+    auth_param: str | None = None  # the token as this query parameter
 
     def __post_init__(self) -> None:
         if not _SLUG.fullmatch(self.operator):
             raise ValueError(f"operator must be a slug [a-z0-9_]+, got {self.operator!r}")
-        check_feed(self.style, self.page_size, self.min_interval_s)
+        check_feed(self.style, self.page_size, self.min_interval_s, quirks=self.quirks)
+        if (self.auth_header or self.auth_param) and self.token is None:
+            raise ValueError("auth_header and auth_param need a token")
 
     @property
     def token_env(self) -> str | None:

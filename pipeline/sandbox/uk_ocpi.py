@@ -1,15 +1,8 @@
 """Fake UK charge point operators' OCPI 2.2.1 Locations open-data feeds on 127.0.0.1, and a set of them.
 
-Real UK feeds bend the spec in known ways; a server's ``style`` fixes which, for every request:
-
-- ``ocpi_link``: the spec. Envelope (``data``, ``status_code``, ``status_message``, ``timestamp``), paged by
-  ``offset``/``limit`` (never more than its page size), ``X-Total-Count``, ``X-Limit`` and an absolute
-  ``Link: <...>; rel="next"`` while more follow.
-- ``ocpi_total_count``: envelope, paged, ``X-Total-Count`` but no ``Link``, ``X-Limit: 0``, and at most its
-  page size (7 in the default set) per page whatever ``limit`` asks.
-- ``locations_key``: one unpaged ``{"locations": [...]}``.
-- ``data_document``: one unpaged envelope whose ``data`` is ``{"locations": [...], "tariffs": [...]}``.
-- ``bare_array``: one unpaged bare JSON array.
+Real UK feeds bend the spec in known ways; a server's ``style`` fixes its envelope and paging for every
+request, its ``quirks`` add what other real feeds do, and it asks for its secret as ``Authorization:
+Token``, in another header or as a query parameter: ``_ocpi_wire`` lists them all.
 
 ``OcpiSandbox`` runs one server per operator (``FeedSpec``) and writes the feed list ``UK_OCPI_FEEDS``
 names. Used by the demo, tests and benchmarks; production code never imports it.
@@ -17,23 +10,21 @@ names. Used by the demo, tests and benchmarks; production code never imports it.
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
-from datetime import UTC, datetime
 from email.message import Message
 from pathlib import Path
-from typing import Any, Self
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from typing import Self
+from urllib.parse import urlsplit
 
-from pipeline.sandbox._http import Reply, Upstream, json_reply
+from pipeline.sandbox._http import Reply, Upstream
 from pipeline.sandbox._ocpi_data import (
     CASE_POWER_W,
     CASES,
@@ -46,6 +37,18 @@ from pipeline.sandbox._ocpi_data import (
     location_cases,
     make_locations,
     make_tariffs,
+)
+from pipeline.sandbox._ocpi_wire import (
+    PAGED,
+    STATUS_MESSAGES,
+    Asked,
+    Pager,
+    asked,
+    authorised,
+    bend,
+    error_reply,
+    status_reply,
+    unpaged,
 )
 from pipeline.sandbox._service import Service
 from pipeline.sandbox.faults import Fault, FaultQueue, cut_short, fault_reply
@@ -69,15 +72,6 @@ __all__ = [
 
 LOCATIONS_PATH = "/ocpi/2.2.1/locations"
 FEEDS_ENV = "UK_OCPI_FEEDS"
-_PAGED = ("ocpi_link", "ocpi_total_count")
-# OCPI 2.2.1 status codes (status_codes.asciidoc) the fakes answer with.
-STATUS_MESSAGES = {
-    1000: "Success",
-    2000: "Generic client error",
-    2001: "Invalid or missing parameters",
-    2003: "Unknown Location",
-    3000: "Generic server error",
-}
 # A client spacing its request *starts* by exactly min_interval_s must pass despite network jitter.
 _INTERVAL_SLACK_S = 0.02
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
@@ -87,11 +81,12 @@ _FORBIDDEN = b"<html><head><title>403 Forbidden</title></head><body><h1>403 Forb
 class OcpiOperatorServer(Upstream):
     """One operator's OCPI Locations endpoint at ``LOCATIONS_PATH`` (``.url``), in one fixed ``style``.
 
-    ``token`` requires ``Authorization: Token <token>`` (else 401); ``min_interval_s`` answers 403 to a
-    request arriving sooner than that after the previous one; ``always_fail`` answers 500; ``status_code``
-    answers 200 with an envelope carrying that OCPI status code and no data. ``faults`` are keyed by page
-    (``offset // items per page``; 0 for the unpaged styles) or, with ``fault_key="request"``, by the
-    1-based number of the request to the endpoint.
+    ``token`` requires the secret (``Authorization: Token <token>``, else as is in ``auth_header``, or
+    as the query parameter ``auth_param``; else 401); ``min_interval_s`` answers 403 to a request arriving
+    sooner than that after the previous one; ``always_fail`` answers 500; ``status_code`` answers 200 with
+    an envelope carrying that OCPI status code and no data. ``faults`` are keyed by page (``offset //
+    items per page``; 0 for the unpaged styles) or, with ``fault_key="request"``, by the 1-based number
+    of the request to the endpoint.
     """
 
     def __init__(
@@ -102,6 +97,9 @@ class OcpiOperatorServer(Upstream):
         page_size: int = 20,
         tariffs: Sequence[dict] = (),
         token: str | None = None,
+        auth_header: str | None = None,
+        auth_param: str | None = None,
+        quirks: Collection[str] = (),
         min_interval_s: float | None = None,
         always_fail: bool = False,
         status_code: int | None = None,
@@ -110,10 +108,11 @@ class OcpiOperatorServer(Upstream):
         fault_key: str = "page",
     ) -> None:
         super().__init__(latency_s=latency_s)
-        check_feed(style, page_size, min_interval_s)
+        check_feed(style, page_size, min_interval_s, quirks=quirks)
         if fault_key not in ("page", "request"):
             raise ValueError(f"fault_key must be 'page' or 'request', got {fault_key!r}")
         self.style, self.page_size, self.token = style, page_size, token
+        self.auth_header, self.auth_param, self.quirks = auth_header, auth_param, frozenset(quirks)
         self.min_interval_s, self.always_fail, self.status_code = min_interval_s, always_fail, status_code
         self.fault_key = fault_key
         self._locations = list(locations)
@@ -132,32 +131,36 @@ class OcpiOperatorServer(Upstream):
     def respond(self, path: str, headers: Message) -> Reply:
         url = urlsplit(path)
         if url.path.rstrip("/") != LOCATIONS_PATH:
-            return _status_reply(404, 2000, f"No endpoint at {url.path}")
+            return status_reply(404, 2000, f"No endpoint at {url.path}")
         number, too_soon = self._arrive()
         if too_soon:
             return Reply(403, _FORBIDDEN, content_type="text/html; charset=utf-8")
-        if self.token is not None and not _token_ok(headers.get("Authorization"), self.token):
-            return _status_reply(401, 2000, "Unauthorized: missing or unknown credentials token")
+        if self.token is not None and not authorised(
+            self.token, headers, url.query, header=self.auth_header, param=self.auth_param
+        ):
+            return status_reply(401, 2000, "Unauthorized: missing or unknown credentials token")
         if self.always_fail:
-            return _status_reply(500, 3000, STATUS_MESSAGES[3000])
+            return status_reply(500, 3000, STATUS_MESSAGES[3000])
         try:
-            offset, limit, kept = _paging(url.query)
+            ask = asked(url.query)
         except ValueError as error:
-            return _status_reply(400, 2001, str(error))
-        size = min(limit or self.page_size, self.page_size)
-        page = offset // size if self.style in _PAGED else 0
+            return status_reply(400, 2001, str(error))
+        size = min(ask.limit or self.page_size, self.page_size)
+        page = ask.offset // size if self.style in PAGED else 0
         fault = self._faults.take(number if self.fault_key == "request" else page)
         replaced = fault_reply(fault) if fault is not None else None
         if replaced is not None:
             return replaced
         if self.status_code is not None:
-            return _status_reply(200, self.status_code, STATUS_MESSAGES.get(self.status_code, "Error"))
+            return error_reply(self.style, self.status_code)
         kind = fault.kind if fault is not None else ""
         if kind == "repeat_previous_page":
             with self._lock:
                 previous = self._served.get(page - 1)
-            return Reply(200, previous) if previous else self._reply(max(offset - size, 0), size, kept, "")
-        reply = self._reply(offset, size, kept, kind)
+            if previous:
+                return Reply(200, previous)
+            ask = replace(ask, offset=max(ask.offset - size, 0))
+        reply = bend(self._reply(ask, size, kind), self.quirks, self.base_url)
         if not kind:
             with self._lock:
                 self._served[page] = reply.body
@@ -174,59 +177,13 @@ class OcpiOperatorServer(Upstream):
             return number, False
         return number, now - previous < self.min_interval_s - _INTERVAL_SLACK_S
 
-    def _reply(self, offset: int, size: int, kept: list[tuple[str, str]], kind: str) -> Reply:
+    def _reply(self, ask: Asked, size: int, kind: str) -> Reply:
         """The normal answer of this style (``content_not_list``: the locations replaced by an object)."""
-        if self.style not in _PAGED:
-            locations: Any = {"oops": 1} if kind == "content_not_list" else self._locations
-            if self.style == "locations_key":
-                return json_reply(200, {"locations": locations})
-            if self.style == "data_document":
-                return json_reply(200, _envelope({"locations": locations, "tariffs": self._tariffs}))
-            return json_reply(200, locations)
-        total = len(self._locations)
-        items = self._locations[offset : offset + size]
-        headers = {"X-Total-Count": str(total), "X-Limit": str(self.page_size)}
-        if self.style == "ocpi_total_count":
-            headers["X-Limit"] = "0"
-        elif offset + len(items) < total:
-            query = urlencode([*kept, ("offset", offset + len(items)), ("limit", size)])
-            headers["Link"] = f'<{self.url}?{query}>; rel="next"'
-        data: Any = {"oops": 1} if kind == "content_not_list" else items
-        return json_reply(200, _envelope(data), headers=headers)
-
-
-def _paging(query: str) -> tuple[int, int | None, list[tuple[str, str]]]:
-    """``offset``, ``limit`` (None when absent or < 1) and the other parameters, kept for the next Link."""
-    params = parse_qsl(query, keep_blank_values=True)
-    values = dict(params)
-    try:
-        offset, limit = int(values.get("offset", "0")), int(values.get("limit", "0"))
-    except ValueError:
-        raise ValueError("offset and limit must be integers") from None
-    if offset < 0:
-        raise ValueError("offset must be >= 0")
-    return offset, limit if limit > 0 else None, [(n, v) for n, v in params if n not in ("offset", "limit")]
-
-
-def _token_ok(header: str | None, token: str) -> bool:
-    """Exactly ``Token <token>``, compared in constant time."""
-    given = (header or "").encode("utf-8", "surrogateescape")
-    return hmac.compare_digest(given, f"Token {token}".encode())
-
-
-def _envelope(data: Any) -> dict:
-    """The spec's response envelope around successful ``data``."""
-    return {"data": data, **_status(1000, STATUS_MESSAGES[1000])}
-
-
-def _status(status_code: int, message: str) -> dict:
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"status_code": status_code, "status_message": message, "timestamp": stamp}
-
-
-def _status_reply(http_status: int, status_code: int, message: str) -> Reply:
-    """An OCPI response without data: the status code says what went wrong."""
-    return json_reply(http_status, _status(status_code, message))
+        broken = kind == "content_not_list"
+        if self.style not in PAGED:
+            return unpaged(self.style, {"oops": 1} if broken else self._locations, self._tariffs)
+        pager = Pager(self.style, self.page_size, self.url, self.quirks)
+        return pager.page(self._locations, ask, size, broken=broken)
 
 
 class OcpiSandbox(Service):
@@ -306,6 +263,9 @@ class OcpiSandbox(Service):
             page_size=spec.page_size,
             tariffs=make_tariffs(spec.operator),
             token=spec.token,
+            auth_header=spec.auth_header,
+            auth_param=spec.auth_param,
+            quirks=spec.quirks,
             min_interval_s=spec.min_interval_s,
             always_fail=spec.always_fail,
             status_code=spec.status_code,
@@ -328,6 +288,10 @@ def feeds_yaml(specs: Sequence[FeedSpec], urls: Mapping[str, str]) -> str:
         ]
         if spec.token_env:
             lines.append(f"    token_env: {spec.token_env}")
+        if spec.auth_header:
+            lines.append(f"    header: {spec.auth_header}")
+        if spec.auth_param:
+            lines.append(f"    query_param: {spec.auth_param}")
         if spec.min_interval_s is not None:
             lines.append(f"    min_interval_s: {f'{spec.min_interval_s:.6f}'.rstrip('0').rstrip('.')}")
     return "\n".join(lines) + "\n"

@@ -1,11 +1,13 @@
 """Reading one OCPI feed against the fakes on the wire: every wire style, auth, politeness and failures."""
 
+import base64
 import json
 import logging
 import time
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
+import requests
 from upath import UPath
 
 from pipeline.resources.http import CredentialsRefusedError, HttpSettings, UpstreamError
@@ -31,11 +33,12 @@ class Recording(OcpiOperatorServer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.sent, self.auth, self.arrivals = [], [], []
+        self.sent, self.auth, self.arrivals, self.headers = [], [], [], []
 
     def respond(self, path, headers):
         self.arrivals.append(time.monotonic())
         self.auth.append(headers.get("Authorization"))
+        self.headers.append(dict(headers))
         reply = super().respond(path, headers)
         self.sent.append(reply.body)
         return reply
@@ -44,8 +47,8 @@ class Recording(OcpiOperatorServer):
 class Overcounting(Recording):
     """Claims five more locations in `X-Total-Count` than it has, so paging ends on an empty page."""
 
-    def _reply(self, offset, size, kept, kind):
-        reply = super()._reply(offset, size, kept, kind)
+    def _reply(self, ask, size, kind):
+        reply = super()._reply(ask, size, kind)
         reply.headers["X-Total-Count"] = str(int(reply.headers["X-Total-Count"]) + 5)
         return reply
 
@@ -105,9 +108,19 @@ def test_ocpi_link_follows_the_link_exactly_as_given_keeping_extra_query_params(
     assert snapshot.names == pages(5) and stored(snapshot) == server.sent
     assert records(snapshot) == locations
     total = sum(map(len, server.sent))
-    assert result == FeedFetch(styles=["ocpi"] * 5, pages=5, records=45, bytes=total, requests=5, retries=0)
+    assert result == FeedFetch(
+        ["ocpi"] * 5, 5, 45, total, requests=5, retries=0, declared_total=45, ended="total reached"
+    )
     assert result.notes() == dict(
-        wire_style="ocpi", pages=5, records=45, bytes=total, http_requests=5, http_retries=0
+        wire_style="ocpi",
+        pages=5,
+        records=45,
+        bytes=total,
+        http_requests=5,
+        http_retries=0,
+        declared_total=45,
+        boms=0,
+        ended="total reached",
     )
 
 
@@ -122,7 +135,8 @@ def test_ocpi_total_count_advances_by_items_received_and_never_sends_limit_zero(
     ]
     assert snapshot.names == pages(6) and stored(snapshot) == server.sent
     assert records(snapshot) == locations
-    assert result == FeedFetch(["ocpi"] * 6, 6, 40, sum(map(len, server.sent)), requests=6, retries=0)
+    total = sum(map(len, server.sent))
+    assert result == FeedFetch(["ocpi"] * 6, 6, 40, total, 6, 0, declared_total=40, ended="total reached")
 
 
 @pytest.mark.parametrize("style", ["locations_key", "data_document", "bare_array"])
@@ -133,7 +147,10 @@ def test_an_unpaged_style_is_read_with_one_request(tmp_path, style):
     assert server.requests == [(P, 200)]
     assert snapshot.names == pages(1) and stored(snapshot) == server.sent
     assert records(snapshot) == locations
-    assert result == FeedFetch([style], 1, 40, len(server.sent[0]), requests=1, retries=0)
+    assert result == FeedFetch(
+        [style], 1, 40, len(server.sent[0]), requests=1, retries=0, ended="one document"
+    )
+    assert (result.declared_total, result.notes()["declared_total"], result.boms) == (None, None, 0)
 
 
 def test_the_empty_page_that_ends_paging_is_stored(tmp_path):
@@ -143,6 +160,7 @@ def test_the_empty_page_that_ends_paging_is_stored(tmp_path):
     assert snapshot.names == pages(3) and stored(snapshot) == server.sent
     assert json.loads(snapshot.read_bytes("page-000002.json"))["data"] == []
     assert (result.pages, result.records, result.requests, result.style) == (3, 10, 3, "ocpi")
+    assert (result.declared_total, result.ended) == (15, "empty page")
 
 
 def test_a_token_feed_sends_exactly_the_token_and_never_logs_or_shows_it(tmp_path, monkeypatch, caplog):
@@ -273,6 +291,249 @@ def test_a_page_whose_data_is_not_a_list_fails_instead_of_ending_the_feed_early(
     with Recording(make_locations("op", 45, seed=13), page_size=10, faults=faults) as server:
         assert fails(tmp_path, feed(server), FeedError) == (
             f"Feed op ({server.url}?offset=10&limit=10), page 1: no list of locations: expected a bare "
-            "array, or `data` (a list, or an object with a `locations` list), or `locations`."
+            "array, or a list under `data`, `locations` or `items` at the top or one envelope deeper; "
+            "top-level keys: `data`, `status_code`, `status_message`, `timestamp`."
         )
     assert server.requests == [(P, 200), (f"{P}?offset=10&limit=10", 200)]
+
+
+# --- Every envelope and header quirk real UK feeds send, on the wire ---------------------------------------
+
+
+def cursor_of(offset, *, sent=True):
+    """The fake's cursor token for `offset`; as the client sends it back, URL-encoded, or as given."""
+    token = base64.urlsafe_b64encode(f"at:{offset}".encode()).decode()
+    return quote(token, safe="") if sent else token
+
+
+@pytest.mark.parametrize(
+    ("style", "paths", "ended", "declared"),
+    [
+        ("nested_envelope", [P], "one document", None),
+        ("data_wrapper", [P], "one document", None),
+        ("ocpi_camel", [P, f"{P}?offset=10&limit=10", f"{P}?offset=20&limit=10"], "total reached", 25),
+        (
+            "items_cursor",
+            [P, f"{P}?cursor={cursor_of(10)}", f"{P}?cursor={cursor_of(20)}"],
+            "no next page",
+            None,
+        ),
+        (
+            "ocpi_offset_only",  # full pages of X-Limit items and nothing else: more asked for by guess
+            [P, f"{P}?offset=10&limit=10", f"{P}?offset=20&limit=10"],
+            "page below the limit",
+            None,
+        ),
+    ],
+)
+def test_every_envelope_is_read_from_the_answer_with_no_per_feed_switch(
+    tmp_path, style, paths, ended, declared
+):
+    locations = make_locations("op", 25, seed=20)
+    with Recording(locations, style=style, page_size=10, tariffs=[{"id": "T1"}]) as server:
+        result, snapshot = fetch(tmp_path, feed(server))
+    assert server.requests == [(path, 200) for path in paths]
+    assert snapshot.names == pages(len(paths)) and stored(snapshot) == server.sent
+    assert records(snapshot) == locations
+    total = sum(map(len, server.sent))
+    assert result == FeedFetch(
+        [style.replace("ocpi_offset_only", "ocpi")] * len(paths),
+        len(paths),
+        25,
+        total,
+        len(paths),
+        0,
+        declared_total=declared,
+        ended=ended,
+    )
+
+
+@pytest.mark.parametrize(
+    ("quirk", "second"),
+    [
+        ("cursor_url", f"{P}?cursor={cursor_of(10, sent=False)}"),
+        ("cursor_relative", f"{P}?cursor={cursor_of(10, sent=False)}"),
+    ],
+)
+def test_a_cursor_given_as_a_url_absolute_or_relative_is_followed_as_given(tmp_path, quirk, second):
+    locations = make_locations("op", 15, seed=21)
+    with Recording(locations, style="items_cursor", page_size=10, quirks={quirk}) as server:
+        result, snapshot = fetch(tmp_path, feed(server, "?limit=10"))
+    assert server.requests == [(f"{P}?limit=10", 200), (second, 200)]
+    assert (result.pages, result.records, result.ended, records(snapshot)) == (
+        2,
+        15,
+        "no next page",
+        locations,
+    )
+
+
+@pytest.mark.parametrize(
+    ("count", "paths", "ended"),
+    [
+        (25, ["?limit=10", "?limit=10&offset=10", "?limit=10&offset=20"], "page below the limit"),
+        (20, ["?limit=10", "?limit=10&offset=10", "?limit=10&offset=20"], "empty page"),
+        (7, ["?limit=10"], "page below the limit"),
+    ],
+)
+def test_without_x_limit_a_page_as_full_as_the_limit_the_reader_sent_asks_for_more(
+    tmp_path, count, paths, ended
+):
+    locations = make_locations("op", count, seed=22)
+    with Recording(locations, style="ocpi_offset_only", page_size=10, quirks={"no_x_limit"}) as server:
+        result, snapshot = fetch(tmp_path, feed(server, "?limit=10"))
+    assert server.requests == [(f"{P}{path}", 200) for path in paths]
+    assert (result.pages, result.records, result.declared_total, result.ended) == (
+        len(paths),
+        count,
+        None,
+        ended,
+    )
+    assert records(snapshot) == locations
+
+
+def test_a_guessed_page_repeating_the_one_before_ends_the_feed_and_is_read_once(tmp_path):
+    locations = make_locations("op", 10, seed=23)  # exactly one full page, offset ignored
+    with Recording(locations, style="ocpi_offset_only", page_size=10, quirks={"ignore_offset"}) as server:
+        result, snapshot = fetch(tmp_path, feed(server))
+    assert server.requests == [(P, 200), (f"{P}?offset=10&limit=10", 200)]
+    assert snapshot.names == pages(2) and stored(snapshot) == server.sent  # stored as returned
+    assert records(snapshot) == locations  # the repeat is not read twice
+    assert (result.pages, result.records, result.ended) == (2, 10, "repeated page (guessed paging)")
+
+
+def test_a_repeated_page_still_fails_when_a_link_said_more_pages_exist(tmp_path):
+    with Recording(make_locations("op", 25, seed=24), page_size=10, quirks={"ignore_offset"}) as server:
+        assert fails(tmp_path, feed(server), FeedError) == (
+            f"Feed op: page 1 ({server.url}?offset=10&limit=10) repeats the page before it exactly; the "
+            "server seems to ignore `offset`. Stopping instead of looping."
+        )
+
+
+@pytest.mark.parametrize(
+    "quirks",
+    [{"wp_link"}, {"rel_upper"}, {"rel_list"}, {"relative_link"}, {"wp_link", "rel_list", "relative_link"}],
+    ids=lambda quirks: "+".join(sorted(quirks)),
+)
+def test_link_rels_in_any_case_as_a_list_relative_and_beside_wordpress_are_followed(tmp_path, quirks):
+    locations = make_locations("op", 25, seed=25)
+    with Recording(locations, page_size=10, quirks=quirks) as server:
+        result, snapshot = fetch(tmp_path, feed(server))
+    assert server.requests == [(P, 200), (f"{P}?offset=10&limit=10", 200), (f"{P}?offset=20&limit=10", 200)]
+    assert (result.pages, result.records, result.ended, records(snapshot)) == (
+        3,
+        25,
+        "total reached",
+        locations,
+    )
+
+
+def test_a_wordpress_link_on_a_one_document_feed_is_not_a_next_page(tmp_path):
+    locations = make_locations("op", 12, seed=26)
+    with Recording(locations, style="nested_envelope", quirks={"wp_link", "bom"}) as server:
+        result, snapshot = fetch(tmp_path, feed(server))
+        assert server.requests == [(P, 200)]
+        assert server_link(server) == f'<{server.base_url}/wp-json/>; rel="https://api.w.org/"'
+    assert (result.style, result.pages, result.records, result.boms, result.ended) == (
+        "nested_envelope",
+        1,
+        12,
+        1,
+        "one document",
+    )
+    assert records(snapshot) == locations
+
+
+def server_link(server):
+    return requests.get(server.url, timeout=5).headers["Link"]
+
+
+@pytest.mark.parametrize("style", ["ocpi_link", "ocpi_total_count"])
+def test_a_total_shrinking_mid_crawl_ends_the_crawl_and_the_largest_total_is_recorded(tmp_path, style):
+    locations = make_locations("op", 40, seed=27)
+    with Recording(locations, style=style, page_size=10, quirks={"shrinking_total"}) as server:
+        result, snapshot = fetch(tmp_path, feed(server))
+    assert len(server.requests) == 2 and len(records(snapshot)) == 20
+    assert (result.records, result.declared_total, result.ended) == (20, 40, "total reached")
+    assert result.notes()["declared_total"] == 40
+
+
+def test_a_bom_on_every_page_is_stored_as_sent_skipped_and_counted(tmp_path):
+    locations = make_locations("op", 25, seed=28)
+    with Recording(locations, page_size=10, quirks={"bom"}) as server:
+        result, snapshot = fetch(tmp_path, feed(server))
+    assert all(body.startswith(b"\xef\xbb\xbf") for body in server.sent) and stored(snapshot) == server.sent
+    assert records(snapshot) == locations
+    assert (result.pages, result.records, result.boms, result.retries) == (3, 25, 3, 0)
+
+
+# --- Auth styles --------------------------------------------------------------------------------------------
+
+
+def test_a_header_feed_sends_the_secret_as_is_in_its_header_and_nothing_else(tmp_path, monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    locations = make_locations("op", 25, seed=29)
+    with Recording(locations, page_size=10, token=TOKEN, auth_header="ec-subscription-key") as server:
+        result, _ = fetch(tmp_path, feed(server, token_env=TOKEN_ENV, header="ec-subscription-key"))
+    assert [status for _, status in server.requests] == [200, 200, 200] and result.records == 25
+    assert [h.get("ec-subscription-key") for h in server.headers] == [TOKEN] * 3
+    assert server.auth == [None] * 3  # no Authorization header besides
+
+
+class EchoingStale(Recording):
+    """Echoes a stale key in its next-page Link, as a server keeping every parameter might."""
+
+    def _reply(self, ask, size, kind):
+        reply = super()._reply(ask, size, kind)
+        if "Link" in reply.headers:
+            reply.headers["Link"] = reply.headers["Link"].replace(f"apiKey={TOKEN}", "apiKey=stale-echo")
+        return reply
+
+
+def test_a_query_param_feed_sends_the_secret_on_every_request_replacing_an_echoed_one(tmp_path, monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    locations = make_locations("op", 25, seed=30)
+    with EchoingStale(locations, page_size=10, token=TOKEN, auth_param="apiKey") as server:
+        result, snapshot = fetch(
+            tmp_path, feed(server, "?country_code=GB", token_env=TOKEN_ENV, query_param="apiKey")
+        )
+    assert server.requests == [
+        (f"{P}?country_code=GB&apiKey={TOKEN}", 200),
+        (f"{P}?country_code=GB&offset=10&limit=10&apiKey={TOKEN}", 200),
+        (f"{P}?country_code=GB&offset=20&limit=10&apiKey={TOKEN}", 200),
+    ]
+    assert server.auth == [None] * 3 and (result.records, records(snapshot)) == (25, locations)
+    assert TOKEN.encode() not in b"".join(stored(snapshot)) + json.dumps(result.notes()).encode()
+
+
+@pytest.mark.parametrize("param", ["apiKey", "sub_x7"])  # a usual name, and one only the feed list names
+def test_a_query_param_secret_never_reaches_a_log_line_or_an_error(tmp_path, monkeypatch, caplog, param):
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    locations = make_locations("op", 25, seed=31)
+    faults = {1: [Fault("status_500")]}  # a retry warning naming the URL
+    with Recording(locations, page_size=10, token=TOKEN, auth_param=param, faults=faults) as server:
+        result, _ = fetch(tmp_path, feed(server, token_env=TOKEN_ENV, query_param=param))
+        [warning] = [record for record in caplog.records if record.levelno == logging.WARNING]
+        assert warning.getMessage().startswith(
+            f"feed op, page 1 of {server.url}?offset=10&limit=10&{param}=***: HTTP 500"
+        )
+    assert (result.records, result.retries) == (25, 1)
+    monkeypatch.setenv(TOKEN_ENV, "wrong-" + TOKEN)
+    with Recording(locations, page_size=10, token=TOKEN, auth_param=param) as server:
+        message = fails(
+            tmp_path / "refused",
+            feed(server, token_env=TOKEN_ENV, query_param=param),
+            CredentialsRefusedError,
+        )
+        assert message == (
+            f"GET {server.url}?{param}=*** was refused with HTTP 401. Feed op did not accept the token in "
+            f"{TOKEN_ENV} (sent as the {param} query parameter); check or renew it."
+        )
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "urllib3.connectionpool" and "GET" in r.getMessage()
+    ]
+    assert len(lines) == 5 and all(f"{param}=***" in line for line in lines)
+    assert not [r for r in caplog.records if TOKEN in r.getMessage() + str(r.__dict__)]
