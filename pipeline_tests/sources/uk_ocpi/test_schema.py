@@ -51,6 +51,29 @@ def test_conformance_has_one_missing_column_per_checked_field_in_spec_order():
     assert len(columns) == 10 + 4 + 7 + 1
 
 
+def test_conformance_columns_beside_the_missing_ones_in_order():
+    columns = [name for name in Conformance.to_schema().columns if not name.startswith("missing_")]
+    assert columns == [
+        "operator", "operator_name", "locations", "published_locations", "unpublished_locations",
+        "duplicate_locations", "non_uk_locations", "evses", "removed_evses", "duplicate_evses",
+        "reused_evse_uids", "rejects", "unknown_statuses", "statuses_not_upper_case", "statuses_mapped",
+        "ocpi_211_parking_types", "ocpi_211_powers", "no_coordinates", "no_postcode", "outside_uk",
+        "swapped_coordinates", "no_power_evses", "stale_evses", "stale_evses_share",
+    ]  # fmt: skip
+    dtypes = schema.dtypes(Conformance)
+    assert (dtypes["stale_evses"], dtypes["stale_evses_share"], dtypes["unknown_statuses"]) == (
+        "int64", "float64", "str",
+    )  # fmt: skip
+
+
+def test_the_records_are_re_exported_by_the_contract():
+    from pipeline.sources.uk_ocpi import records
+
+    assert (schema.LocationRecord, schema.as_text, schema.OCPI_STATUSES) == (
+        records.LocationRecord, records.as_text, records.OCPI_STATUSES,
+    )  # fmt: skip
+
+
 def test_csv_header():
     assert CSV_HEADER == (
         "Operator",
