@@ -3,6 +3,8 @@ as declared, list themselves in the feed list, and serve locations carrying ever
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import time
 from collections import Counter
@@ -372,3 +374,126 @@ def test_sandbox_starts_the_ocpi_operators_with_the_rest():
         assert not {"UK_OCPI_FEEDS", "SANDBOX_OCPI_TOKEN"} & set(sandbox.env())
         with pytest.raises(RuntimeError, match="not running"):
             _ = sandbox.ocpi
+
+
+# --- The envelopes and quirks of real UK feeds -------------------------------------------------------------
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"at:{offset}".encode()).decode()
+
+
+def test_unpaged_real_envelopes_nested_and_wrapper(start, locations):
+    tariffs = make_tariffs("sandbox_link")
+    nested = _get(start(style="nested_envelope", tariffs=tariffs).url, params={"offset": 5}).json()
+    assert set(nested) == {"data"} and set(nested["data"]) == {"locations", "tariffs"}
+    assert set(nested["data"]["locations"]) == ENVELOPE and nested["data"]["locations"]["data"] == locations
+    assert nested["data"]["tariffs"]["data"] == tariffs and nested["data"]["tariffs"]["status_code"] == 1000
+    wrapper = _get(start(style="data_wrapper").url).json()
+    assert wrapper == {"name": "OK", "message": "ok", "data": locations, "error": None, "forcelogout": False}
+
+
+def test_ocpi_camel_pages_like_the_spec_with_camel_case_status_keys(start, locations):
+    server = start(style="ocpi_camel", page_size=20)
+    first = _get(server.url)
+    assert set(first.json()) == {"data", "statusCode", "statusMessage", "timestamp"}
+    assert (first.json()["statusCode"], first.json()["data"]) == (1000, locations[:20])
+    assert first.headers["Link"] == f'<{server.url}?offset=20&limit=20>; rel="next"'
+    rejected = _get(start(style="ocpi_camel", status_code=2001).url).json()
+    assert (rejected["data"], rejected["statusCode"], rejected["statusMessage"]) == (
+        None,
+        2001,
+        "Invalid or missing parameters",
+    )
+
+
+def test_nested_envelope_says_an_error_inside_the_document(start):
+    body = _get(start(style="nested_envelope", status_code=2003).url).json()
+    inner = body["data"]["locations"]
+    assert (inner["data"], inner["status_code"], inner["status_message"]) == (None, 2003, "Unknown Location")
+
+
+@pytest.mark.parametrize(
+    ("quirks", "nexts"),
+    [
+        ((), [_cursor(20), _cursor(40), None]),
+        (("cursor_url",), ["{url}?cursor=" + _cursor(20), "{url}?cursor=" + _cursor(40), None]),
+        (("cursor_relative",), ["?cursor=" + _cursor(20), "?cursor=" + _cursor(40), None]),
+    ],
+)
+def test_items_cursor_pages_by_an_opaque_cursor(start, locations, quirks, nexts):
+    server = start(style="items_cursor", page_size=20, quirks=quirks)
+    bodies = [_get(server.url).json()]
+    while bodies[-1]["next"]:
+        token = bodies[-1]["next"].partition("?cursor=")[2] or bodies[-1]["next"]
+        bodies.append(_get(server.url, params={"cursor": token}).json())
+    assert [set(body) for body in bodies] == [{"items", "next"}] * 3
+    assert [body["next"] for body in bodies] == [n.format(url=server.url) if n else None for n in nexts]
+    assert [item for body in bodies for item in body["items"]] == locations
+
+
+def test_ocpi_offset_only_sends_neither_link_nor_total(start, locations):
+    server = start(style="ocpi_offset_only", page_size=20)
+    response = _get(server.url, params={"offset": 40, "limit": 10})
+    assert response.json()["data"] == locations[40:] and response.headers["X-Limit"] == "10"
+    assert not {"Link", "X-Total-Count"} & set(response.headers)
+    bare = _get(start(style="ocpi_offset_only", page_size=20, quirks={"no_x_limit"}).url)
+    assert not {"Link", "X-Total-Count", "X-Limit"} & set(bare.headers) and len(bare.json()["data"]) == 20
+
+
+@pytest.mark.parametrize(
+    ("quirks", "link"),
+    [
+        ({"rel_upper"}, '<{url}?offset=20&limit=20>; rel="NEXT"'),
+        ({"rel_list"}, '<{url}?offset=20&limit=20>; rel="next last"'),
+        ({"relative_link"}, '<locations?offset=20&limit=20>; rel="next"'),
+        ({"wp_link"}, '<{url}?offset=20&limit=20>; rel="next", <{base}/wp-json/>; rel="https://api.w.org/"'),
+    ],
+)
+def test_link_quirks(start, quirks, link):
+    server = start(style="ocpi_link", page_size=20, quirks=quirks)
+    assert _get(server.url).headers["Link"] == link.format(url=server.url, base=server.base_url)
+
+
+def test_bom_shrinking_total_and_ignored_offset(start, locations):
+    with_bom = _get(start(style="bare_array", quirks={"bom"}).url)
+    assert with_bom.content.startswith(b"\xef\xbb\xbf[") and json.loads(with_bom.content[3:]) == locations
+    shrinking = start(style="ocpi_link", page_size=20, quirks={"shrinking_total"})
+    first, second = _get(shrinking.url), _get(shrinking.url, params={"offset": 20, "limit": 20})
+    assert (first.headers["X-Total-Count"], second.headers["X-Total-Count"]) == ("45", "40")
+    assert "Link" in first.headers and "Link" not in second.headers
+    ignoring = start(style="ocpi_offset_only", page_size=20, quirks={"ignore_offset"})
+    assert _get(ignoring.url, params={"offset": 20}).json()["data"] == locations[:20]
+    with pytest.raises(ValueError, match="unknown quirks"):
+        FeedSpec("a", "A", quirks=frozenset({"typo"}))
+
+
+def test_a_secret_asked_in_another_header_or_as_a_query_parameter(start):
+    by_header = start(style="bare_array", token=OCPI_TOKEN, auth_header="ec-subscription-key")
+    assert _get(by_header.url, headers={"Authorization": f"Token {OCPI_TOKEN}"}).status_code == 401
+    assert _get(by_header.url, headers={"ec-subscription-key": OCPI_TOKEN}).status_code == 200
+    by_param = start(style="ocpi_link", page_size=20, token=OCPI_TOKEN, auth_param="apiKey")
+    assert _get(by_param.url, params={"apiKey": "wrong"}).status_code == 401
+    ok = _get(by_param.url, params={"apiKey": OCPI_TOKEN})
+    assert ok.status_code == 200 and ok.headers["Link"].startswith(
+        f"<{by_param.url}?apiKey={OCPI_TOKEN}&offset=20"
+    )
+    with pytest.raises(ValueError, match="need a token"):
+        FeedSpec("a", "A", auth_param="apiKey")
+
+
+def test_the_feed_list_names_each_auth_style():
+    specs = [
+        FeedSpec("by_header", "By Header", token="h", auth_header="ec-subscription-key"),
+        FeedSpec("by_param", "By Param", token="p", auth_param="apiKey", quirks=frozenset({"bom"})),
+    ]
+    with OcpiSandbox(specs) as sandbox:
+        feeds = yaml.safe_load(sandbox.feeds_path.read_text())["feeds"]
+        env = sandbox.env()
+    assert [{k: v for k, v in f.items() if k != "url"} for f in feeds] == [
+        {"operator": "by_header", "name": "By Header", "token_env": "SANDBOX_OCPI_TOKEN_BY_HEADER",
+         "header": "ec-subscription-key"},
+        {"operator": "by_param", "name": "By Param", "token_env": "SANDBOX_OCPI_TOKEN_BY_PARAM",
+         "query_param": "apiKey"},
+    ]  # fmt: skip
+    assert (env["SANDBOX_OCPI_TOKEN_BY_HEADER"], env["SANDBOX_OCPI_TOKEN_BY_PARAM"]) == ("h", "p")
