@@ -147,10 +147,11 @@ def _read_connectors(
             continue
         counts.extend(_missing("connector", item))
         record = ConnectorRecord.model_validate(item)
-        power = power_w(record)
-        if power is not None and _given_power(record) is None and _reads_211(record):
+        volts, amps = volts_amps(record)
+        power = _given_power(record)
+        if power is None and (power := _derived_power(volts, amps, record.power_type)) and _reads_211(record):
             counts.append(OCPI_211_POWER)
-        numbers = (*volts_amps(record), record.max_electric_power)
+        numbers = (volts, amps, record.max_electric_power)
         row = (record.id, record.standard, record.format, record.power_type, *map(as_float, numbers))
         connectors.append((row, power))
     return connectors, tuple(counts), rejects
@@ -198,10 +199,13 @@ def power_w(connector: ConnectorRecord) -> Decimal | None:
     OCPI 2.1.1's `voltage`, `amperage`); None when neither is usable."""
     if (given := _given_power(connector)) is not None:
         return given
-    volts, amps = volts_amps(connector)
+    return _derived_power(*volts_amps(connector), connector.power_type)
+
+
+def _derived_power(volts: Decimal | None, amps: Decimal | None, power_type: str) -> Decimal | None:
     if volts is None or amps is None or volts <= 0 or amps <= 0:
         return None
-    return volts * amps * schema.PHASES.get(connector.power_type.upper(), 1)
+    return volts * amps * schema.PHASES.get(power_type.upper(), 1)
 
 
 def _given_power(connector: ConnectorRecord) -> Decimal | None:

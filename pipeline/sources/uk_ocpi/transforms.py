@@ -127,21 +127,21 @@ def _tabulate(state: FeedRead, tables: dict[str, list[Row]]) -> None:
         tables["locations"].append(_location_row(state, kept.record))
         uk[key] = kept
     evses = [
-        (key, evse_key, evse)
+        (key, evse_key, evse, status)
         for key, kept in uk.items()
         for evse_key, evse in kept.evses.items()
-        if as_status(evse.record.status) != schema.REMOVED
+        if (status := as_status(evse.record.status)) != schema.REMOVED
     ]
     state.counts["removed_evses"] += sum(len(kept.evses) for kept in uk.values()) - len(evses)
     sites: dict[EvseKey, set[LocationKey]] = {}
-    for key, evse_key, _ in evses:
+    for key, evse_key, _, _ in evses:
         sites.setdefault(evse_key, set()).add(key)
-    for key, evse_key, evse in evses:
+    for key, evse_key, evse, status in evses:
         state.counts["evses"] += 1
         state.counts["reused_evse_uids"] += len(sites[evse_key]) > 1
         state.counts.update(evse.counts)
         state.rejects.extend(evse.rejects)
-        tables["evses"].append(_evse_row(state, evse, uk[key].record, tables["connectors"]))
+        tables["evses"].append(_evse_row(state, evse, status, uk[key].record, tables["connectors"]))
 
 
 def _place(location: LocationRecord) -> str:
@@ -177,9 +177,11 @@ def _location_row(state: FeedRead, location: LocationRecord) -> Row:
     )
 
 
-def _evse_row(state: FeedRead, evse: EvseRead, location: LocationRecord, connectors: list[Row]) -> Row:
+def _evse_row(
+    state: FeedRead, evse: EvseRead, status: str, location: LocationRecord, connectors: list[Row]
+) -> Row:
+    """The EVSE's row (its `status` read as OCPI's), its connectors' rows appended to `connectors`."""
     record = evse.record
-    status = as_status(record.status)
     state.counts["statuses_not_upper_case"] += record.status != record.status.upper()
     state.counts["statuses_mapped"] += status != record.status.upper()
     if status and status not in schema.OCPI_STATUSES:
