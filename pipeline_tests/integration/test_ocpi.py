@@ -212,3 +212,19 @@ def test_status_by_operator_and_history_add_up_to_the_evses(run, up, evses):
     assert dict(zip(history["operator"], history["out_of_order"], strict=True)) == {
         op: broken[op] for op in up
     }
+
+
+def test_conformance_has_a_row_per_feed_and_day_and_numbers_per_feed_for_the_plots(run, up, evses):
+    conformance = run.result.asset_value("uk_ocpi_conformance")
+    assert list(conformance["day"].unique()) == [PARTITION]
+    shown = metadata(run.result, "uk_ocpi_conformance")
+    broken = expected.out_of_order(evses)
+    for operator in up:
+        total = sum(1 for e in evses if e.operator == operator)
+        assert shown[f"{operator}/evses"] == total, operator
+        assert shown[f"{operator}/out_of_order_share"] == round(broken[operator] / total, 4), operator
+        stale = conformance.loc[conformance["operator"] == operator, "stale_evses_share"].item()
+        assert shown[f"{operator}/stale_evses_share"] == round(stale, 4), operator
+    # The sandbox's EVSEs were all updated in 2024-2025, long before today: every one is stale.
+    assert set(conformance["stale_evses_share"]) == {1.0}
+    assert not any(key.startswith(f"{DOWN}/") for key in shown)

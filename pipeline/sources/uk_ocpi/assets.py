@@ -23,7 +23,7 @@ from pipeline.sources import catalog
 from pipeline.sources.contract import Rejects, frame_type
 from pipeline.sources.csv_output import BATCH_ROWS, Counts, CountsCsv, counts_csv_asset
 from pipeline.sources.declare import Layer, snapshot_asset, snapshot_multi_asset, tags
-from pipeline.sources.uk_ocpi import NAME, transforms
+from pipeline.sources.uk_ocpi import NAME, schema, transforms
 from pipeline.sources.uk_ocpi.feeds import Feed
 from pipeline.sources.uk_ocpi.fetch import FEED_FIELDS, FEEDS, FeedStatus, feed_key, feed_zone
 from pipeline.sources.uk_ocpi.raw import read_locations
@@ -42,11 +42,18 @@ from pipeline.sources.uk_ocpi.schema import (
 class FeedConformance(Conformance):
     """Per feed and day: how the feed departs from OCPI 2.2.1, and what its fetch took."""
 
+    day: Series[str] = pandera.Field(description="The snapshot day, YYYY-MM-DD.")
     wire_style: Series[str] = pandera.Field(description="How the feed wraps its locations (see raw.py).")
     pages: Series[int] = pandera.Field(
         ge=0, description="Pages stored, the empty one that ends paging included."
     )
     records: Series[int] = pandera.Field(ge=0, description="Locations in the stored pages.")
+    declared_total: Series[pd.Int64Dtype] = pandera.Field(
+        nullable=True, description="The largest X-Total-Count the feed declared; null when none."
+    )
+    short: Series[str] = pandera.Field(description="Why the snapshot looks short; '' when it does not.")
+    ended: Series[str] = pandera.Field(description="How the paging ended.")
+    boms: Series[int] = pandera.Field(ge=0, description="Pages that began with a UTF-8 BOM (skipped).")
     http_requests: Series[int] = pandera.Field(ge=0, description="Requests the fetch made, retries included.")
     http_retries: Series[int] = pandera.Field(ge=0, description="Requests that were retried.")
 
@@ -69,9 +76,12 @@ def cleaned(feeds: list[Feed], data_dir: DataDir, day: str) -> transforms.Cleane
     """Every feed whose snapshot of `day` is complete, cleaned; locations streamed page by page."""
     stored = [(feed, feed_zone(data_dir, feed).snapshot(day)) for feed in feeds]
     return transforms.clean_feeds(
-        transforms.FeedLocations(feed.operator, feed.name, read_locations(snapshot))
-        for feed, snapshot in stored
-        if snapshot.complete
+        (
+            transforms.FeedLocations(feed.operator, feed.name, read_locations(snapshot))
+            for feed, snapshot in stored
+            if snapshot.complete
+        ),
+        day=day,
     )
 
 
@@ -83,7 +93,30 @@ def feeds_metadata(status: pd.DataFrame) -> dict[str, MetadataValue]:
     }
 
 
+def per_feed_plots(conformance: pd.DataFrame, evses: pd.DataFrame) -> dict[str, MetadataValue]:
+    """Numbers per feed, one metadata key each, so the Plots tab draws every feed over the stored days:
+    its EVSEs, its out-of-order share (OUTOFORDER + INOPERATIVE) and its share of stale EVSEs."""
+    out_of_order = evses["status"].isin(schema.OUT_OF_ORDER).groupby(evses["operator"]).mean()
+    plots: dict[str, MetadataValue] = {}
+    for operator, count, stale in conformance[["operator", "evses", "stale_evses_share"]].to_numpy().tolist():
+        plots[f"{operator}/evses"] = MetadataValue.int(int(count))
+        plots[f"{operator}/out_of_order_share"] = MetadataValue.float(_share(out_of_order.get(operator)))
+        plots[f"{operator}/stale_evses_share"] = MetadataValue.float(_share(stale))
+    return plots
+
+
+def _share(value: object) -> float:
+    """A share rounded for display; NaN (no EVSEs) stays NaN, which Dagster shows as a gap."""
+    number = float(value) if isinstance(value, int | float) else float("nan")
+    return round(number, 4) if number == number else number
+
+
 E, C = "evses[].", "evses[].connectors[]."  # where EVSE and connector fields sit in a feed's location
+# A connector's power: max_electric_power, else volts × amps × phases (OCPI 2.1.1's voltage/amperage too).
+POWER_FROM: list[catalog.Source] = [
+    f"{C}{name}"
+    for name in ("max_electric_power", "max_voltage", "max_amperage", "voltage", "amperage", "power_type")
+]
 OPERATOR: dict[str, list[catalog.Source]] = {
     "operator": [(FEEDS, "operator")],
     "operator_name": [(FEEDS, "name")],
@@ -94,6 +127,7 @@ LOCATIONS_FROM: dict[str, list[catalog.Source]] = {
     "postcode": ["postal_code"],
     "latitude": ["coordinates"],
     "longitude": ["coordinates"],
+    "parking_type": ["parking_type", "type"],
 }
 EVSES_FROM: dict[str, list[catalog.Source]] = {
     **LOCATIONS_FROM,
@@ -102,7 +136,7 @@ EVSES_FROM: dict[str, list[catalog.Source]] = {
     "status": [f"{E}status"],
     "connector_standards": [f"{C}standard"],
     "power_types": [f"{C}power_type"],
-    "max_power_kw": [f"{C}max_electric_power", f"{C}max_voltage", f"{C}max_amperage", f"{C}power_type"],
+    "max_power_kw": [*POWER_FROM],
     "last_updated": [f"{E}last_updated", "last_updated"],
 }
 CONNECTORS_FROM: dict[str, list[catalog.Source]] = {
@@ -110,18 +144,27 @@ CONNECTORS_FROM: dict[str, list[catalog.Source]] = {
     "location_id": ["id"],
     "evse": [f"{E}uid", f"{E}evse_id"],
     "connector_id": [f"{C}id"],
-    **{name: [f"{C}{name}"] for name in ("standard", "format", "power_type", "max_voltage", "max_amperage")},
+    **{name: [f"{C}{name}"] for name in ("standard", "format", "power_type")},
+    "max_voltage": [f"{C}max_voltage", f"{C}voltage"],
+    "max_amperage": [f"{C}max_amperage", f"{C}amperage"],
     "max_electric_power": [f"{C}max_electric_power"],
-    "power_w": [f"{C}max_electric_power", f"{C}max_voltage", f"{C}max_amperage", f"{C}power_type"],
+    "power_w": [*POWER_FROM],
 }
 FROM_EVSES = {"uk_ocpi_evses": catalog.columns(Evses)}
-_FETCH = ["wire_style", "pages", "records", "http_requests", "http_retries"]
+_FETCH = ["wire_style", "pages", "records", "declared_total", "short", "ended", "boms"]
+_FETCH += ["http_requests", "http_retries"]
 CONFORMANCE_FROM: dict[str, list[catalog.Source]] = {
     **{name: [] for name in catalog.columns(FeedConformance)},
     **OPERATOR,
     **{name: [(FEEDS, name)] for name in _FETCH},
     **{name: ["id", "publish"] for name in ("locations", "published_locations", "unpublished_locations")},
     "duplicate_locations": ["id"],
+    "non_uk_locations": ["country"],
+    "reused_evse_uids": ["id", f"{E}uid"],
+    "statuses_mapped": [f"{E}status"],
+    "ocpi_211_parking_types": ["parking_type", "type"],
+    "ocpi_211_powers": [f"{C}voltage", f"{C}amperage"],
+    **{name: [f"{E}last_updated", "last_updated"] for name in ("stale_evses", "stale_evses_share")},
     **{
         name: [f"{E}uid", f"{E}evse_id", f"{E}status"]
         for name in ("evses", "removed_evses", "duplicate_evses")
@@ -179,10 +222,8 @@ def build_assets(feeds: list[Feed], *, upload: bool) -> list[AssetsDefinition]:
         status = included_feeds(data_dir, day)
         result = cleaned(feeds, data_dir, day)
         sources = feeds_metadata(status)
-        conformance = result.conformance.merge(
-            status[["operator", "wire_style", "pages", "records", "http_requests", "http_retries"]],
-            on="operator",
-            how="left",
+        conformance = result.conformance.assign(day=day).merge(
+            status[["operator", *_FETCH]], on="operator", how="left"
         )
         if len(result.rejects):
             context.log.warning(f"{len(result.rejects)} values from the feeds could not be read; first: "
@@ -201,6 +242,7 @@ def build_assets(feeds: list[Feed], *, upload: bool) -> list[AssetsDefinition]:
                 "dagster/row_count": len(conformance),
                 "summary": MetadataValue.md(transforms.conformance_markdown(conformance)),
                 **sources,
+                **per_feed_plots(conformance, result.evses),
             },
         )
 

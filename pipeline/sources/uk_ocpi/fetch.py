@@ -81,6 +81,8 @@ class FeedStatus(pa.DataFrameModel):
         nullable=True,
         description="The largest X-Total-Count the feed declared while read; null when it declared none.",
     )
+    boms: Series[int] = pa.Field(ge=0, description="Pages that began with a UTF-8 byte order mark (skipped).")
+    ended: Series[str] = pa.Field(description="How the paging ended, e.g. 'empty page', 'total reached'.")
     short: Series[str] = pa.Field(
         description="Why the stored snapshot looks short (below the declared total, or dropped by more than "
         "UK_OCPI_MAX_DROP against the previous complete one); '' when it does not."
@@ -313,6 +315,8 @@ def feed_status(
                 "records": int(notes.get("records", 0)),
                 "http_requests": int(notes.get("http_requests", 0)),
                 "http_retries": int(notes.get("http_retries", 0)),
+                "boms": int(notes.get("boms", 0)),
+                "ended": str(notes.get("ended", "")),
                 "declared_total": declared
                 if isinstance(declared := notes.get("declared_total"), int)
                 else None,
