@@ -182,22 +182,21 @@ class RateLimiter:
 
 
 class Spacing:
-    """One upstream's politeness: the starts of two requests at least `interval_s` apart, across every
-    client and thread sharing it, and no start before a Retry-After has passed (`defer`).
+    """One upstream's politeness: two requests never reach it closer than `interval_s` apart, across
+    every client and thread sharing it, and none before a Retry-After has passed (`defer`).
 
-    Measured start to start, so a 0.2 s interval at 25 ms latency costs 0.2 s a request, not 0.225 s;
-    `margin_s` is added to every gap, so jitter between the client's start and the server's arrival
-    never makes the gap the server sees shorter than the interval. Shared by several `HttpClient`s,
-    it is one clock for one host however many feeds that host serves.
+    The next request may start `interval_s` after the previous one was *answered* (its status line came
+    back: the latest the server can have seen it), not after it started: a request that leaves late (a
+    new connection, a busy thread) would make the gap the server sees shorter than the one the client
+    measured, which the benchmark saw at start-to-start spacing with a 10 ms margin. Nor after its body
+    was read: a large page does not add its download time. Threads sharing it also start at least
+    `interval_s` apart. Shared by several `HttpClient`s, it is one clock for one host, whatever the feed.
     """
 
-    def __init__(
-        self, interval_s: float, *, margin_s: float = 0.01, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        if interval_s < 0 or margin_s < 0:
-            raise ValueError(f"interval_s and margin_s must be >= 0, got {interval_s} and {margin_s}")
+    def __init__(self, interval_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        if interval_s < 0:
+            raise ValueError(f"interval_s must be >= 0, got {interval_s}")
         self.interval_s = interval_s
-        self._gap = interval_s + margin_s if interval_s > 0 else 0.0
         self._clock = clock
         self._next = float("-inf")
         self._lock = threading.Lock()
@@ -211,16 +210,20 @@ class Spacing:
             return max(0.0, self._next - self._clock())
 
     def start(self, sleep: Callable[[float], None] = time.sleep) -> None:
-        """Sleep until a request may start, then take the slot: the next start is one gap after *now*
-        (not after the planned time, so a late wake-up never shortens the next gap)."""
+        """Sleep until a request may start, then take the slot (the next start is an interval later)."""
         while True:
             with self._lock:
                 now = self._clock()
                 wait = self._next - now
                 if wait <= 0:
-                    self._next = now + self._gap
+                    self._next = now + self.interval_s
                     return
             sleep(wait)
+
+    def answered(self) -> None:
+        """The request started last was answered (or failed): the next starts an interval from now."""
+        with self._lock:
+            self._next = max(self._next, self._clock() + self.interval_s)
 
     def defer(self, seconds: float) -> None:
         """No request starts before `seconds` from now (a Retry-After); never brings a start forward."""
@@ -366,6 +369,9 @@ class HttpClient:
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise _Transient(f"{type(exc).__name__} before any answer") from None
+        finally:
+            if self._spacing is not None:
+                self._spacing.answered()  # the server has seen the request by now, however late it left
         with response:
             status = response.status_code
             if status in (401, 403):

@@ -129,33 +129,46 @@ class FakeClock:
         self.now += seconds + self.late_s
 
 
-def starts(spacing, clock, count):
+def starts(spacing, clock, count, *, answer_s=0.0):
+    """When each of `count` requests started (from 100 s), each answered `answer_s` after its start."""
     at = []
     for _ in range(count):
         spacing.start(clock.sleep)
         at.append(round(clock.now - 100.0, 6))
+        clock.now += answer_s
+        spacing.answered()
     return at
 
 
-def test_spacing_measures_start_to_start_plus_its_margin():
+def test_spacing_counts_the_interval_from_the_previous_answer():
     clock = FakeClock()
-    spacing = Spacing(0.2, margin_s=0.01, clock=clock)
-    assert starts(spacing, clock, 3) == [0.0, 0.21, 0.42]
-    assert clock.sleeps == [0.21, 0.21]
-    clock.now += 0.5  # a slow request: the next one may start at once
-    assert spacing.wait_time() == 0.0 and starts(spacing, clock, 1) == [0.92]
+    spacing = Spacing(0.2, clock=clock)
+    # Answered 25 ms after it left: the server saw it at most then, so the next leaves 0.2 s later.
+    assert starts(spacing, clock, 3, answer_s=0.025) == [0.0, 0.225, 0.45]
+    assert clock.sleeps == [0.2, 0.2]
+    clock.now += 0.5  # a slow page body: the next request may start at once
+    assert spacing.wait_time() == 0.0 and starts(spacing, clock, 1) == [0.975]
 
 
-def test_spacing_counts_the_next_gap_from_a_late_wake_up_not_from_the_planned_start():
+def test_a_late_wake_up_never_shortens_the_next_gap():
     clock = FakeClock(late_s=0.004)
-    spacing = Spacing(0.2, margin_s=0.0, clock=clock)
+    spacing = Spacing(0.2, clock=clock)
     assert starts(spacing, clock, 3) == [0.0, 0.204, 0.408]
+
+
+def test_threads_sharing_a_spacing_also_start_an_interval_apart():
+    clock = FakeClock()
+    spacing = Spacing(0.2, clock=clock)
+    spacing.start(clock.sleep)
+    spacing.start(clock.sleep)  # the first is still in flight
+    assert round(clock.now - 100.0, 6) == 0.2
 
 
 def test_a_deferral_holds_back_the_next_start_and_never_brings_it_forward():
     clock = FakeClock()
-    spacing = Spacing(0.2, margin_s=0.0, clock=clock)
+    spacing = Spacing(0.2, clock=clock)
     spacing.start(clock.sleep)
+    spacing.answered()
     spacing.defer(2.0)
     spacing.defer(0.5)
     assert spacing.wait_time() == 2.0
@@ -179,7 +192,7 @@ def test_spacing_shared_by_threads_never_lets_two_starts_closer_than_the_interva
         seen.now = time.monotonic()
         return seen.now
 
-    spacing = Spacing(0.02, margin_s=0.0, clock=clock)
+    spacing = Spacing(0.02, clock=clock)
     at: list[float] = []
 
     def take():

@@ -7,9 +7,9 @@ after a burst, and Eco-Movement serves many operators from one URL with one hour
   the URL names one other than its scheme's default (`host_key`);
 - a host's interval is the strictest of its `hosts:` entry in the feed list and the `min_interval_s` of
   every feed of the list on that host (`host_intervals`);
-- one `Spacing` per host is shared by every feed of that host, so the starts of two requests to a host
-  are never closer than its interval, retries included, and a Retry-After answered to one feed holds
-  back every feed of its host;
+- one `Spacing` per host is shared by every feed of that host, so two requests never reach a host
+  closer than its interval (counted from the previous answer), retries included, and a Retry-After
+  answered to one feed holds back every feed of its host;
 - hosts are read concurrently (at most `max_concurrency` at once, the busiest first), the feeds of one
   host one after the other, each giving its own outcome (`HostSchedule.run`).
 """
