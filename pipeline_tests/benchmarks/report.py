@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pipeline_tests.benchmarks.hosts import Hosts
 from pipeline_tests.benchmarks.measure import Measurement
 from pipeline_tests.benchmarks.scenarios import EndToEnd, Feeds, Fetch, Lake, Workbook
 
@@ -156,6 +157,54 @@ def feeds(results: Sequence[Feeds]) -> str:
     return table(header, rows)
 
 
+def hosts(result: Hosts) -> str:
+    """Politeness per host: each host's requests, interval, floor and the smallest gap it saw."""
+    header = [
+        "host",
+        "feeds",
+        "interval s",
+        "requests",
+        "answers",
+        "floor s",
+        "smallest gap s",
+        "gap ÷ interval",
+    ]
+    rows = [
+        [
+            row.host + (" (429, Retry-After)" if row.retry_after_s else ""),
+            row.feeds,
+            f"{row.interval_s:g}",
+            row.requests,
+            ", ".join(f"{count}× {status}" for status, count in sorted(row.statuses.items())),
+            f"{row.floor_s:.2f}",
+            f"{row.smallest_gap_s:.3f}",
+            f"{row.smallest_gap_s / row.interval_s:.3f}",
+        ]
+        for row in result.hosts
+    ]
+    summary = table(
+        [
+            "feeds on hosts", "fetch s", "politeness floor s", "fetch ÷ floor", "≤ 1.1×",
+            "smallest gap ÷ interval", "≥ 1", "403s", "whole fetch step s", "ok",
+        ],
+        [
+            [
+                f"{result.feeds} on {len(result.hosts)}",
+                _seconds(result.fetch_s),
+                f"{result.floor_s:.2f}",
+                _ratio(result.fetch_s, result.floor_s, digits=2),
+                _met(result.fetch_s is not None and result.fetch_s <= 1.1 * result.floor_s),
+                f"{result.gap_ratio:.3f}",
+                _met(result.gap_ratio >= 1),
+                result.refused,
+                _seconds(result.run.steps.get("uk_ocpi_fetch")),
+                "yes" if result.ok else "**no**",
+            ]
+        ],
+    )  # fmt: skip
+    return f"{summary}\n\n{table(header, rows)}"
+
+
 def demo(result: Measurement) -> str:
     header = ["wall s", "tree peak MB", "largest process MB", "finished"]
     rows = [
@@ -165,7 +214,12 @@ def demo(result: Measurement) -> str:
 
 
 def targets(
-    end: Sequence[EndToEnd], fetch: Sequence[Fetch], books: Sequence[Workbook], demo_run: Measurement | None
+    end: Sequence[EndToEnd],
+    fetch: Sequence[Fetch],
+    books: Sequence[Workbook],
+    demo_run: Measurement | None,
+    *,
+    per_host: Hosts | None = None,
 ) -> str:
     """One row per target of the issue: what was measured and whether it is met."""
     rows = [
@@ -186,7 +240,25 @@ def targets(
                 _met(demo_run.wall_s < 20),
             ]
         )
+    if per_host is not None:
+        rows += _host_targets(per_host)
     return table(["target", "measured", "met"], [row for row in rows if row])
+
+
+def _host_targets(result: Hosts) -> list[list[str]]:
+    fetch = result.fetch_s
+    return [
+        [
+            f"OCPI {result.feeds} feeds on {len(result.hosts)} hosts: fetch ≤ 1.1 × the politeness floor",
+            f"{_seconds(fetch)} s vs {result.floor_s:.2f} s: {_ratio(fetch, result.floor_s, digits=2)}",
+            _met(result.ok and fetch is not None and fetch <= 1.1 * result.floor_s),
+        ],
+        [
+            "OCPI per host: no host sees two requests closer than its interval",
+            f"smallest gap {result.gap_ratio:.3f} × the interval, {result.refused} refused",
+            _met(result.gap_ratio >= 1 and result.refused == 0),
+        ],
+    ]
 
 
 def _econnect_target(end: Sequence[EndToEnd]) -> list[str]:
@@ -297,8 +369,8 @@ def _seconds(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
-def _ratio(value: float | None, ideal: float) -> str:
-    return "n/a" if value is None else f"{value / ideal:.1f}×"
+def _ratio(value: float | None, ideal: float, *, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value / ideal:.{digits}f}×"
 
 
 def _met(ok: bool) -> str:

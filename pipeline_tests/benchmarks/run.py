@@ -19,7 +19,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from pipeline_tests.benchmarks import report, scenarios
+from pipeline_tests.benchmarks import hosts, report, scenarios
 from pipeline_tests.benchmarks.dagster_run import MAX_CONCURRENCY, REPO
 
 FULL: dict[str, tuple[int, ...]] = {
@@ -36,7 +36,7 @@ QUICK: dict[str, tuple[int, ...]] = {
     "lake": (20_000,),
     "ocpi": (60,),
 }
-PARTS = ("econnect", "registry", "excel", "lake", "ocpi", "demo")
+PARTS = ("econnect", "registry", "excel", "lake", "ocpi", "hosts", "demo")
 OCPI_PAGES = 10
 PACKAGES = (
     "dagster",
@@ -91,10 +91,14 @@ def _run(parts: list[str], sizes: dict[str, tuple[int, ...]], workdir: Path) -> 
     for count in sizes["ocpi"] if "ocpi" in parts else ():
         _progress(f"OCPI fetch, {count} feeds × {OCPI_PAGES} pages, then one feed alone")
         feeds.append(scenarios.ocpi(count, OCPI_PAGES, workdir))
+    per_host = None
+    if "hosts" in parts:
+        _progress("OCPI fetch, 60 feeds on 12 hosts, politeness per host")
+        per_host = hosts.hosts(workdir)
     if "demo" in parts:
         _progress("whole graph on the demo data")
         demo = scenarios.demo(workdir)
-    sections = [("Targets", report.targets(end, fetches, books, demo))]
+    sections = [("Targets", report.targets(end, fetches, books, demo, per_host=per_host))]
     if end:
         sections.append(("End to end: seed script vs `dagster asset materialize`", report.end_to_end(end)))
         sections.append(("Where the pipeline's time goes (Dagster's step timings)", report.steps(end)))
@@ -107,6 +111,13 @@ def _run(parts: list[str], sizes: dict[str, tuple[int, ...]], workdir: Path) -> 
     if feeds:
         sections.append(
             ("OCPI feeds: the whole fetch against one feed alone (25 ms a request)", report.feeds(feeds))
+        )
+    if per_host is not None:
+        sections.append(
+            (
+                "OCPI feeds by host: the fetch against the politeness floor (25 ms a request)",
+                report.hosts(per_host),
+            )
         )
     if demo is not None:
         sections.append(("Whole graph on the demo data (`--select '*'`, no latency)", report.demo(demo)))
