@@ -12,6 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 HEADER = ("Operator", "ParkingType", "Connectors", "MaxPowerKW", "PostCode", "MonthUpdated", "Count")
 PHASES = {"AC_3_PHASE": 3, "AC_2_PHASE": 2, "AC_2_PHASE_SPLIT": 2}
 OUT_OF_ORDER = ("OUTOFORDER", "INOPERATIVE")
+OCPI_STATUSES = ("AVAILABLE", "BLOCKED", "CHARGING", "INOPERATIVE", "OUTOFORDER", "PLANNED", "REMOVED")
+OCPI_STATUSES += ("RESERVED", "UNKNOWN")
 # The fakes' style → the wire style the client records for it.
 WIRE_STYLES = {
     "ocpi_link": "ocpi",
@@ -46,13 +48,18 @@ def number(value: object) -> Decimal | None:
 
 
 def connector_watts(connector: dict) -> Decimal | None:
+    """max_electric_power when above 0, else volts × amps × phases; OCPI 2.1.1's `voltage` and `amperage`
+    stand in for `max_voltage` and `max_amperage` when those are absent (or unreadable)."""
     given = number(connector.get("max_electric_power"))
     if given is not None and given > 0:
         return given
-    volts, amps = number(connector.get("max_voltage")), number(connector.get("max_amperage"))
-    if volts is None or amps is None:
+    volts = number(connector.get("max_voltage"))
+    amps = number(connector.get("max_amperage"))
+    volts = number(connector.get("voltage")) if volts is None else volts
+    amps = number(connector.get("amperage")) if amps is None else amps
+    if volts is None or amps is None or volts <= 0 or amps <= 0:
         return None
-    return volts * amps * PHASES.get(str(connector.get("power_type") or ""), 1)
+    return volts * amps * PHASES.get(str(connector.get("power_type") or "").upper(), 1)
 
 
 def kilowatts(watts: Decimal | None) -> str:
@@ -68,31 +75,71 @@ def postcode(raw: object) -> str:
     return f"{compact[:-3]} {compact[-3:]}" if len(compact) > 3 else compact
 
 
+def text(value: object) -> str:
+    """An id or a text as the outputs show it: a whole number without a fraction, text trimmed."""
+    if isinstance(value, bool) or value is None or isinstance(value, dict | list):
+        return "" if not isinstance(value, bool) else str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def status_of(evse: dict) -> str:
+    """Upper case; an OCPI status written with separators (`OUT_OF_ORDER`) read as OCPI writes it."""
+    status = text(evse.get("status")).upper()
+    joined = "".join(status.replace("_", " ").replace("-", " ").split())
+    return joined if joined in OCPI_STATUSES else status
+
+
+def parking_of(location: dict) -> str:
+    """`parking_type`, else OCPI 2.1.1's `type` (whose OTHER and UNKNOWN say nothing), upper case."""
+    given = text(location.get("parking_type")).upper()
+    if given:
+        return given
+    kind = text(location.get("type")).upper()
+    return "" if kind in ("OTHER", "UNKNOWN") else kind
+
+
+def in_uk(location: dict) -> bool:
+    country = text(location.get("country")).upper()
+    return not country or country in ("GBR", "GB", "UK")
+
+
 def feed_evses(operator: str, name: str, locations: Iterable[dict]) -> list[Evse]:
-    """The feed's EVSEs as the outputs count them: published locations, not REMOVED, each id once."""
-    kept: dict[tuple[str, str], Evse] = {}
-    for location in locations:
-        if location.get("publish", True) is False:
+    """The feed's EVSEs as the outputs count them: each location id once (its later copy, with that copy's
+    EVSEs), published, in the UK; EVSEs keyed by location and uid (else evse_id), not REMOVED."""
+    sites: dict[object, dict] = {}
+    for position, location in enumerate(locations):
+        site_id = text(location.get("id")).casefold()
+        key = site_id if site_id else ("no id", position)
+        sites.pop(key, None)
+        sites[key] = location
+    kept: dict[tuple, Evse] = {}
+    for key, location in sites.items():
+        if location.get("publish", True) is False or str(location.get("publish")).lower() == "false":
+            continue
+        if not in_uk(location):
             continue
         for evse in location.get("evses") or []:
-            key = ("uid", evse["uid"]) if evse.get("uid") else ("evse_id", evse.get("evse_id") or "")
-            if not key[1]:
+            evse_key = (text(evse.get("uid")) or text(evse.get("evse_id"))).casefold()
+            if not evse_key:
                 continue  # a reject: neither uid nor evse_id
-            kept.pop(key, None)  # the later copy wins
-            status = str(evse.get("status") or "").upper()
+            where = key if isinstance(key, str) else ""  # without a location id: the operator's uid
+            kept.pop((where, evse_key), None)  # the later copy wins
+            status = status_of(evse)
             if status == "REMOVED":
                 continue
             connectors = [c for c in evse.get("connectors") or [] if isinstance(c, dict)]
             watts = [w for w in map(connector_watts, connectors) if w is not None]
-            kept[key] = Evse(
+            kept[(where, evse_key)] = Evse(
                 operator=operator,
                 name=name,
                 status=status,
-                parking_type=location.get("parking_type") or "",
-                connectors="+".join(sorted({c["standard"] for c in connectors if c.get("standard")})),
+                parking_type=parking_of(location),
+                connectors="+".join(sorted({text(c.get("standard")) for c in connectors} - {""})),
                 max_power_kw=kilowatts(max(watts, default=None)),
                 postcode=postcode(location.get("postal_code")),
-                month=(evse.get("last_updated") or location.get("last_updated") or "")[:7],
+                month=(text(evse.get("last_updated")) or text(location.get("last_updated")))[:7],
             )
     return list(kept.values())
 
