@@ -15,7 +15,7 @@ def write(tmp_path, text):
     return path
 
 
-def test_the_bundled_list_names_the_publicly_documented_open_endpoints():
+def test_the_bundled_list_names_every_open_uk_feed():
     feeds = load_feeds(BUNDLED)
     assert {feed.name: feed.url for feed in feeds} == {
         "char.gy": "https://char.gy/open-ocpi/locations",
@@ -26,11 +26,35 @@ def test_the_bundled_list_names_the_publicly_documented_open_endpoints():
         "ChargePlace Scotland": "https://info.smartcharging.uk/public_feed/locations/2463",
         "Evolt": "https://info.smartcharging.uk/public_feed/locations/3666",
         "PoGo": "https://info.smartcharging.uk/public_feed/locations/4009",
+        "Arnold Clark Charge": "https://api.fuuse.io/opendata/e6397b95-1624-49cd-824d-ab2f9dfe7294/location",
+        "Jolt": "https://api.joltcharge.com/v1/uk/public/locations",
+        "ParkRecharge": "https://ocpi-pcpr.hubeleon.net/2.2.1/reference",
     }
-    assert all(feed.token_env is None and feed.min_interval_s >= 1 for feed in feeds)
+    # Only Jolt needs a secret: its shared key, sent as `apiKey`, from the environment (never the file).
+    assert {(f.operator, f.token_env, f.header, f.query_param) for f in feeds if f.token_env} == {
+        ("jolt", "JOLT_API_KEY", None, "apiKey")
+    }
+    assert all(feed.min_interval_s >= 1 for feed in feeds)
+
+
+def test_the_bundled_intervals_are_the_ones_operators_publish_or_enforce():
+    intervals = host_intervals(load_feeds(BUNDLED), load_hosts(BUNDLED))
+    assert intervals["char.gy"] >= 6  # 403 after 54-58 requests in a row at 1 s
+    assert intervals["api.clenergy.online"] == 11  # X-RateLimit-Limit: 6
+    assert intervals["info.smartcharging.uk"] == 2  # one clock for ChargePlace Scotland, Evolt, PoGo
+    hosts = load_hosts(BUNDLED)  # the gated hosts' clocks are set, their feeds commented out
+    assert (hosts["open-chargepoints.com"], hosts["api.gridserve.com"]) == (125, 31)
+
+
+def test_the_bundled_list_names_the_gated_operators_commented_out():
     text = BUNDLED.read_text()
-    assert "#    url: https://open-chargepoints.com/api/ocpi/cpo/2.2.1/locations" in text  # token-gated, off
-    assert "#    operator: gridserve" not in text and "#  - operator: gridserve" in text
+    gated = [line for line in text.splitlines() if line.startswith("#  - operator: ")]
+    assert len(gated) >= 23
+    eco_movement = text.count("#    url: https://open-chargepoints.com/api/ocpi/cpo/2.2.1/locations")
+    assert eco_movement == 10
+    assert "#  - operator: gridserve" in text and "#    header: ec-subscription-key" in text
+    for operator in ("instavolt", "fastned"):
+        assert f"#  - operator: {operator}" in text
 
 
 def test_the_exact_format_with_every_key(tmp_path):
@@ -74,7 +98,7 @@ def test_an_empty_list_is_valid_and_turns_the_source_off(tmp_path):
     assert SOURCE.status({"UK_OCPI_FEEDS": str(path)}) == (
         f"uk_ocpi: off, not configured (the feed list {path} names no feeds)"
     )
-    assert SOURCE.status({}).startswith(f"uk_ocpi: on (8 feeds in {BUNDLED})")
+    assert SOURCE.status({}).startswith(f"uk_ocpi: on (11 feeds in {BUNDLED})")
 
 
 @pytest.mark.parametrize(
