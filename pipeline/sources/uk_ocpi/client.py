@@ -91,7 +91,9 @@ class OcpiFeeds(ConfigurableResource):
     """The operators' feeds named by the feed list, and how they are read."""
 
     feeds_file: str = Field(default="", description="UK_OCPI_FEEDS: the feed list; empty = the bundled one.")
-    max_concurrency: int = Field(default=8, ge=1, description="Feeds read at once (UK_OCPI_MAX_CONCURRENCY).")
+    max_concurrency: int = Field(
+        default=8, ge=1, description="Hosts read at once, a host's feeds in turn (UK_OCPI_MAX_CONCURRENCY)."
+    )
     max_pages: int = Field(default=10_000, ge=1, description="Safety stop for a feed whose pages never end.")
     max_drop: float = Field(
         default=0.2,
