@@ -4,10 +4,12 @@ Why one asset per feed, all produced by one multi-asset step: the UI shows each 
 (its last successful fetch is its latest materialisation: pages, records, requests, retries; its
 `fetched` check carries the error of a failed fetch), re-fetching one feed is materialising one
 asset (the step fetches only the selected feeds, so a feed allowing 30 requests an hour is not asked
-again because another one failed), and one step lets the feeds be fetched concurrently. A feed that
-fails is not materialised, is named in the run's log, fails its non-blocking check, and is listed as
-missing by `uk_ocpi_feeds`, the status table every derived asset depends on, so the run still writes
-today's outputs from every other feed. (A static operator partition dimension would not fit the one
+again because another one failed), and one step lets the hosts be read concurrently, each host's feeds
+one after the other on its one clock (`hosts.py`). A feed that fails is not materialised, is named in the
+run's log, fails its non-blocking check, is listed as missing by `uk_ocpi_feeds`, the status table every
+derived asset depends on, and is alerted once per day, so the run still writes today's outputs from every
+other feed. A feed stored but short (below its declared total, or dropped against its last snapshot) is
+materialised, and fails its check and is alerted the same way. (A static operator partition dimension would not fit the one
 daily partitioning every source shares, and `--partition DAY` could no longer select a day.)
 """
 
@@ -119,7 +121,7 @@ class Outcome:
 
 
 def build_fetch_asset(feeds: list[Feed]) -> AssetsDefinition:
-    """The multi-asset that reads the selected feeds concurrently and records the day's feed status."""
+    """The multi-asset that reads the selected feeds host by host and records the day's feed status."""
     specs = [
         AssetSpec(
             feed_key(feed),
