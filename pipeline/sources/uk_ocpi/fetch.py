@@ -9,8 +9,9 @@ one after the other on its one clock (`hosts.py`). A feed that fails is not mate
 run's log, fails its non-blocking check, is listed as missing by `uk_ocpi_feeds`, the status table every
 derived asset depends on, and is alerted once per day, so the run still writes today's outputs from every
 other feed. A feed stored but short (below its declared total, or dropped against its last snapshot) is
-materialised, and fails its check and is alerted the same way. (A static operator partition dimension would not fit the one
-daily partitioning every source shares, and `--partition DAY` could no longer select a day.)
+materialised, and fails its check and is alerted the same way. (A static operator partition dimension
+would not fit the one daily partitioning every source shares, and `--partition DAY` could no longer
+select a day.)
 """
 
 import io
