@@ -188,12 +188,7 @@ def _host(label: str, settings: object) -> Host:
     try:
         return Host.model_validate(settings)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(part) for part in error["loc"]) or "?"
-        problem = "missing" if error["type"] == "missing" else error["msg"]
-        if error["type"] == "extra_forbidden":
-            problem = "unknown key (allowed: min_interval_s)"
-        raise FeedListError(f"{label}, key `{key}`: {problem}.") from None
+        raise FeedListError(f"{label}, {_first_problem(exc, Host)}.") from None
 
 
 def _feed(path: Path, number: int, entry: object) -> Feed:
@@ -202,12 +197,17 @@ def _feed(path: Path, number: int, entry: object) -> Feed:
     try:
         return Feed.model_validate(entry)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(part) for part in error["loc"]) or "?"
         label = f"entry {number}" + (
             f" ({entry['operator']!r})" if isinstance(entry.get("operator"), str) else ""
         )
-        problem = "missing" if error["type"] == "missing" else error["msg"]
-        if error["type"] == "extra_forbidden":
-            problem = f"unknown key (allowed: {', '.join(Feed.model_fields)})"
-        raise FeedListError(f"The feed list {path}, {label}, key `{key}`: {problem}.") from None
+        raise FeedListError(f"The feed list {path}, {label}, {_first_problem(exc, Feed)}.") from None
+
+
+def _first_problem(exc: ValidationError, model: type[BaseModel]) -> str:
+    """The first validation error as "key `name`: what is wrong", unknown keys listing the allowed ones."""
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"]) or "?"
+    problem = "missing" if error["type"] == "missing" else error["msg"]
+    if error["type"] == "extra_forbidden":
+        problem = f"unknown key (allowed: {', '.join(model.model_fields)})"
+    return f"key `{key}`: {problem}"
