@@ -320,6 +320,7 @@ class FeedSpec:
     quirks: frozenset[str] = frozenset()  # see _ocpi_wire.QUIRKS
     auth_header: str | None = None  # the token as is in this header, not `Authorization: Token`
     auth_param: str | None = None  # the token as this query parameter
+    variants: tuple[str, ...] = ()  # real-feed variants of the generated locations (_ocpi_variants.VARIANTS)
 
     def __post_init__(self) -> None:
         if not _SLUG.fullmatch(self.operator):
@@ -347,4 +348,24 @@ DEFAULT_FEEDS: tuple[FeedSpec, ...] = (
         "sandbox_polite", "Sandbox Polite Networks Ltd", "ocpi_link", 40, page_size=20, min_interval_s=0.3
     ),
     FeedSpec("sandbox_down", "Sandbox Down Ltd", "ocpi_link", 40, always_fail=True),
+    # Shaped like real UK feeds: Mer UK's WordPress document (nested envelopes, statuses as written in the
+    # wild, a site abroad), and a back office with OCPI 2.1.1 names, uids numbered per site, numeric ids,
+    # camelCase envelope keys, a BOM and Links with other relations.
+    FeedSpec(
+        "sandbox_nested",
+        "Sandbox Nested Envelope Ltd",
+        "nested_envelope",
+        40,
+        quirks=frozenset({"wp_link"}),
+        variants=("real_statuses", "abroad"),
+    ),
+    FeedSpec(
+        "sandbox_back_office",
+        "Sandbox Back Office Ltd",
+        "ocpi_camel",
+        40,
+        page_size=10,
+        quirks=frozenset({"bom", "rel_list", "wp_link"}),
+        variants=("ocpi_211", "per_site_uids", "numeric_ids"),
+    ),
 )

@@ -165,8 +165,8 @@ def _feeds_summary(lake: DataDir, partition: str) -> str:
     conformance = read_parquet(lake.table_path("uk_ocpi_conformance", partition))
     missing = status.loc[~status["included"], ["operator", "error"]]
     shown = conformance[
-        ["operator", "wire_style", "pages", "locations", "evses", "unknown_statuses", "no_power_evses",
-         "outside_uk", "swapped_coordinates", "no_postcode"]
+        ["operator", "wire_style", "pages", "locations", "evses", "statuses_mapped", "reused_evse_uids",
+         "ocpi_211_powers", "non_uk_locations", "boms", "no_power_evses", "swapped_coordinates"]
     ]  # fmt: skip
     lines = shown.to_string(index=False).splitlines()
     included = int(status["included"].sum())

@@ -50,6 +50,7 @@ from pipeline.sandbox._ocpi_wire import (
     status_reply,
     unpaged,
 )
+from pipeline.sandbox._ocpi_variants import apply
 from pipeline.sandbox._service import Service
 from pipeline.sandbox.faults import Fault, FaultQueue, cut_short, fault_reply
 
@@ -189,8 +190,9 @@ class OcpiOperatorServer(Upstream):
 class OcpiSandbox(Service):
     """One ``OcpiOperatorServer`` per feed, and the feed list naming them (removed again on stop).
 
-    ``specs`` defaults to ``DEFAULT_FEEDS`` (one per style, a token feed, a feed demanding 0.3 s between
-    requests and one always failing), with ``latency_s`` applied to each; ``seed`` feeds ``make_locations``.
+    ``specs`` defaults to ``DEFAULT_FEEDS`` (the five original styles, a token feed, a feed demanding 0.3 s
+    between requests, one always failing, and two shaped like real UK feeds), with ``latency_s`` applied to
+    each; ``seed`` feeds ``make_locations``, whose output each spec's ``variants`` then bend.
     """
 
     def __init__(
@@ -203,9 +205,9 @@ class OcpiSandbox(Service):
         if len(set(operators)) != len(operators):
             raise ValueError(f"operators must be unique, got {operators}")
         self.locations: dict[str, list[dict]] = {
-            spec.operator: make_locations(spec.operator, spec.locations, seed=seed)
+            spec.operator: apply(make_locations(spec.operator, spec.locations, seed=seed), *spec.variants)
             if isinstance(spec.locations, int)
-            else list(spec.locations)
+            else apply(spec.locations, *spec.variants)
             for spec in self.specs
         }
         self._servers: dict[str, OcpiOperatorServer] = {}

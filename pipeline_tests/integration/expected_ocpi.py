@@ -21,8 +21,10 @@ WIRE_STYLES = {
     "locations_key": "locations_key",
     "data_document": "data_document",
     "bare_array": "bare_array",
+    "nested_envelope": "nested_envelope",
+    "ocpi_camel": "ocpi_camel",
 }
-PAGED = ("ocpi_link", "ocpi_total_count")
+PAGED = ("ocpi_link", "ocpi_total_count", "ocpi_camel")
 
 
 @dataclass(frozen=True)

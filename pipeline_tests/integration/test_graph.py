@@ -131,7 +131,7 @@ def test_every_quality_check_ran_and_passed_but_the_feed_that_is_down(run, sandb
         (e.asset_key.to_user_string(), e.check_name): e.passed for e in run.get_asset_check_evaluations()
     }
     feeds = {f"uk_ocpi_{operator}_locations": operator != "sandbox_down" for operator in sandbox.ocpi.servers}
-    assert len(feeds) == 8
+    assert len(feeds) == 10
     assert evaluations == {
         **{(asset, "fetched"): up for asset, up in feeds.items()},
         # The down feed was not materialised, so its freshness check is skipped in this run (the hourly

@@ -85,4 +85,4 @@ def test_freshness_check_warns_when_the_latest_snapshot_is_older_than_26_hours(e
                 "uk_registry_snapshot": fresh,
                 **dict.fromkeys(never, False),
             }
-            assert len(never) == 9  # eight feeds and their status table
+            assert len(never) == 11  # ten feeds and their status table

@@ -241,7 +241,10 @@ EXPECTED_DIRTY = {
 def test_every_default_operator_carries_every_dirty_case_exactly():
     sandbox = OcpiSandbox()
     assert list(sandbox.locations) == [spec.operator for spec in DEFAULT_FEEDS]
-    for operator, locations in sandbox.locations.items():
+    plain = {spec.operator for spec in DEFAULT_FEEDS if not spec.variants}
+    assert set(sandbox.locations) - plain == {"sandbox_nested", "sandbox_back_office"}  # real-feed variants
+    for operator in plain:
+        locations = sandbox.locations[operator]
         assert len(locations) >= sum(CASES.values())
         assert _dirty_counts(locations) == EXPECTED_DIRTY, operator
 
@@ -319,7 +322,7 @@ def test_feed_list_names_every_operator_with_its_declared_needs():
         assert sandbox.env() == {"UK_OCPI_FEEDS": str(path), "SANDBOX_OCPI_TOKEN": OCPI_TOKEN}
         styles = {operator: server.style for operator, server in servers.items()}
         assert styles["sandbox_down"] == "ocpi_link" and servers["sandbox_down"].always_fail
-        assert len(set(styles.values())) == 5
+        assert len(set(styles.values())) == 7
     assert not path.exists() and not path.parent.exists()
 
 
@@ -497,3 +500,15 @@ def test_the_feed_list_names_each_auth_style():
          "query_param": "apiKey"},
     ]  # fmt: skip
     assert (env["SANDBOX_OCPI_TOKEN_BY_HEADER"], env["SANDBOX_OCPI_TOKEN_BY_PARAM"]) == ("h", "p")
+
+
+def test_the_default_set_has_two_feeds_shaped_like_real_uk_feeds():
+    sandbox = OcpiSandbox()
+    nested, back_office = sandbox.locations["sandbox_nested"], sandbox.locations["sandbox_back_office"]
+    assert [site["country"] for site in nested].count("AUS") == 1
+    statuses = {evse["status"] for site in nested for evse in site["evses"]}
+    assert {"OUT_OF_ORDER", "WORKING", "FAULTED"} & statuses
+    connectors = [c for site in back_office for evse in site["evses"] for c in evse["connectors"]]
+    assert all("max_voltage" not in c and "voltage" in c for c in connectors)
+    assert all(isinstance(site["id"], int) for site in back_office if "id" in site)
+    assert sum(str(site["evses"][0].get("uid")) == "1" for site in back_office) > 30
