@@ -38,6 +38,7 @@ from pipeline.sandbox._ocpi_data import (
     make_locations,
     make_tariffs,
 )
+from pipeline.sandbox._ocpi_variants import apply
 from pipeline.sandbox._ocpi_wire import (
     PAGED,
     STATUS_MESSAGES,
@@ -50,7 +51,6 @@ from pipeline.sandbox._ocpi_wire import (
     status_reply,
     unpaged,
 )
-from pipeline.sandbox._ocpi_variants import apply
 from pipeline.sandbox._service import Service
 from pipeline.sandbox.faults import Fault, FaultQueue, cut_short, fault_reply
 
