@@ -7,6 +7,9 @@ loads, naming the file, the entry and the key. `feeds: []` is valid: the source 
 
 Beside `feeds:`, an optional `hosts:` map gives a host its least interval between two requests, all
 its feeds together (`{info.smartcharging.uk: {min_interval_s: 2}}`); hosts.py says how it is kept.
+
+A feed is read only on its URL's own origin unless its entry lists other hosts under `follow_hosts`
+(a CDN serving later pages), and its secret goes only there unless `send_secret_to` names some of them.
 """
 
 from __future__ import annotations
@@ -55,6 +58,16 @@ class Feed(BaseModel):
         "any URL shown masks it as `***`.",
     )
     min_interval_s: float = Field(default=0.0, ge=0, description="Least time between two requests.")
+    follow_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="Other hosts a next page or a redirect may lead to (`cdn.example.org`: any port; "
+        "`cdn.example.org:8443`: that port); any other origin fails the feed, nothing requested there.",
+    )
+    send_secret_to: tuple[str, ...] = Field(
+        default=(),
+        description="Those of `follow_hosts` that may also receive the feed's secret; otherwise it goes "
+        "only to the origin (scheme, host, port) of the feed's own URL.",
+    )
 
     @field_validator("header", "query_param")
     @classmethod
@@ -64,6 +77,34 @@ class Feed(BaseModel):
         if value is not None and info.field_name == "query_param" and info.data.get("header"):
             raise PydanticCustomError("auth", "give `header` or `query_param`, not both")
         return value
+
+    @field_validator("follow_hosts", "send_secret_to")
+    @classmethod
+    def _hosts_as_in_urls(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        hosts = tuple(host.strip().lower() for host in value)
+        for host in hosts:
+            if not _HOST.fullmatch(host):
+                raise PydanticCustomError(
+                    "host",
+                    "{host} is not a host; write it as in a URL, without scheme, user or path "
+                    "(`cdn.example.org`, `127.0.0.2:8080`)",
+                    {"host": repr(host)},
+                )
+        if info.field_name == "send_secret_to" and hosts:
+            if not info.data.get("token_env"):
+                raise PydanticCustomError(
+                    "auth", "needs `token_env`, the variable holding the secret to send"
+                )
+            followed = info.data.get("follow_hosts", ())
+            strays = [host for host in hosts if host not in followed]
+            if strays:
+                raise PydanticCustomError(
+                    "auth",
+                    "{host} is not in `follow_hosts`; only a host the feed may be followed to can get "
+                    "its secret",
+                    {"host": repr(strays[0])},
+                )
+        return hosts
 
 
 class Host(BaseModel):

@@ -203,7 +203,7 @@ def test_auth_styles_a_header_or_a_query_parameter_carrying_the_secret(tmp_path)
         (
             "{operator: x, name: X, url: 'https://x.test/l', auth: header}",
             "entry 2 ('x'), key `auth`: unknown key (allowed: operator, name, url, token_env, header, "
-            "query_param, min_interval_s).",
+            "query_param, min_interval_s, follow_hosts, send_secret_to).",
         ),
     ],
 )
@@ -213,6 +213,61 @@ def test_a_bad_auth_entry_fails_naming_the_entry_and_the_key(tmp_path, entry, me
         load_feeds(path)
     assert str(error.value).startswith(f"The feed list {path}, ")
     assert message in str(error.value)
+
+
+def test_follow_hosts_and_send_secret_to_are_read_as_hosts_in_lower_case(tmp_path):
+    path = write(
+        tmp_path,
+        """\
+        feeds:
+          - {operator: cdn, name: Cdn, url: 'https://c.test/l', token_env: CDN_TOKEN,
+             follow_hosts: [' Pages.CDN.test ', 'mirror.test:8443'], send_secret_to: [mirror.test:8443]}
+          - {operator: plain, name: Plain, url: 'https://p.test/l'}
+        """,
+    )
+    cdn, plain = load_feeds(path)
+    assert (cdn.follow_hosts, cdn.send_secret_to) == (
+        ("pages.cdn.test", "mirror.test:8443"),
+        ("mirror.test:8443",),
+    )
+    assert (plain.follow_hosts, plain.send_secret_to) == ((), ())
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            "{operator: x, name: X, url: 'https://x.test/l', follow_hosts: ['https://cdn.test/p']}",
+            "entry 2 ('x'), key `follow_hosts`: 'https://cdn.test/p' is not a host; write it as in a URL, "
+            "without scheme, user or path (`cdn.example.org`, `127.0.0.2:8080`).",
+        ),
+        (
+            "{operator: x, name: X, url: 'https://x.test/l', follow_hosts: cdn.test}",
+            "entry 2 ('x'), key `follow_hosts`: Input should be a valid tuple.",
+        ),
+        (
+            "{operator: x, name: X, url: 'https://x.test/l', follow_hosts: [cdn.test], "
+            "send_secret_to: [cdn.test]}",
+            "entry 2 ('x'), key `send_secret_to`: needs `token_env`, the variable holding the secret to send.",
+        ),
+        (
+            "{operator: x, name: X, url: 'https://x.test/l', token_env: K, follow_hosts: [cdn.test], "
+            "send_secret_to: [cdn.test, other.test]}",
+            "entry 2 ('x'), key `send_secret_to`: 'other.test' is not in `follow_hosts`; only a host the "
+            "feed may be followed to can get its secret.",
+        ),
+        (
+            "{operator: x, name: X, url: 'https://x.test/l', token_env: K, send_secret_to: [CDN.test]}",
+            "entry 2 ('x'), key `send_secret_to`: 'cdn.test' is not in `follow_hosts`; only a host the "
+            "feed may be followed to can get its secret.",
+        ),
+    ],
+)
+def test_a_bad_follow_hosts_or_send_secret_to_fails_naming_the_entry_and_the_key(tmp_path, entry, message):
+    path = write(tmp_path, f"feeds:\n  - {{operator: a, name: A, url: 'https://a.test/l'}}\n  - {entry}\n")
+    with pytest.raises(FeedListError) as error:
+        load_feeds(path)
+    assert str(error.value) == f"The feed list {path}, {message}"
 
 
 HOSTS_LIST = """\
