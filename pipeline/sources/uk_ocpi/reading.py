@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from pipeline.sources.uk_ocpi import schema
 from pipeline.sources.uk_ocpi.records import (
@@ -31,11 +32,17 @@ OCPI_211_POWER = "ocpi_211_powers"
 OCPI_211_PARKING = "ocpi_211_parking_types"
 
 
+class ConnectorRead(NamedTuple):
+    row: Row  # connector id … max_electric_power
+    power: Decimal | None  # in W
+    tariffs: str  # the tariffs it names, joined by `schema.TARIFF_SEPARATOR`
+
+
 @dataclass(frozen=True)
 class EvseRead:
     record: EvseRecord
     counts: tuple[str, ...]  # conformance columns that count it: its `missing_*`, its connectors' and 2.1.1's
-    connectors: list[tuple[Row, Decimal | None]]  # (connector id … max_electric_power, power in W)
+    connectors: list[ConnectorRead]
     rejects: list[Reject]  # its connectors that are not JSON objects: kept only if the EVSE is
 
 
@@ -131,12 +138,11 @@ def evse_key(record: EvseRecord) -> EvseKey:
 
 def _read_connectors(
     operator: str, where: str, raw: object
-) -> tuple[list[tuple[Row, Decimal | None]], tuple[str, ...], list[Reject]]:
-    """An EVSE's connectors as (row from id to max_electric_power, power in W), the conformance columns
-    they count in, and the rejects among them."""
+) -> tuple[list[ConnectorRead], tuple[str, ...], list[Reject]]:
+    """An EVSE's connectors as read, the conformance columns they count in, and the rejects among them."""
     if raw is not None and not isinstance(raw, list):
         return [], (), [_wrong(operator, where, "`connectors` must be a JSON array", raw)]
-    connectors: list[tuple[Row, Decimal | None]] = []
+    connectors: list[ConnectorRead] = []
     counts: list[str] = []
     rejects: list[Reject] = []
     for index, item in enumerate(raw or []):
@@ -153,7 +159,7 @@ def _read_connectors(
             counts.append(OCPI_211_POWER)
         numbers = (volts, amps, record.max_electric_power)
         row = (record.id, record.standard, record.format, record.power_type, *map(as_float, numbers))
-        connectors.append((row, power))
+        connectors.append(ConnectorRead(row, power, schema.TARIFF_SEPARATOR.join(record.tariffs())))
     return connectors, tuple(counts), rejects
 
 

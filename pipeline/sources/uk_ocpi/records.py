@@ -115,8 +115,16 @@ def as_instant(stamp: str) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def as_ids(value: object) -> tuple[str, ...]:
+    """A list of ids (OCPI 2.2.1's `tariff_ids`) as text ids in the order sent, blanks and non-ids dropped;
+    one id sent bare (`"T1"`, `7`) as a list of one; else ()."""
+    items = value if isinstance(value, list) else [value]
+    return tuple(text for item in items if not isinstance(item, list | dict) and (text := as_id(item)))
+
+
 Text = Annotated[str, PlainValidator(as_text)]
 Id = Annotated[str, PlainValidator(as_id)]
+Ids = Annotated[tuple[str, ...], PlainValidator(as_ids)]
 Number = Annotated[Decimal | None, PlainValidator(as_decimal)]
 
 
@@ -125,8 +133,8 @@ class _Record(BaseModel):
 
 
 class ConnectorRecord(_Record):
-    """One element of an EVSE's `connectors`: the fields the tables use (`voltage`, `amperage`: OCPI
-    2.1.1's names, read when `max_voltage`, `max_amperage` are absent)."""
+    """One element of an EVSE's `connectors`: the fields the tables use (`voltage`, `amperage`,
+    `tariff_id`: OCPI 2.1.1's names, read when `max_voltage`, `max_amperage`, `tariff_ids` are absent)."""
 
     id: Id = ""
     standard: Text = ""
@@ -137,6 +145,12 @@ class ConnectorRecord(_Record):
     max_electric_power: Number = None
     voltage: Number = None
     amperage: Number = None
+    tariff_ids: Ids = ()
+    tariff_id: Id = ""
+
+    def tariffs(self) -> tuple[str, ...]:
+        """The tariffs it names: `tariff_ids`, else OCPI 2.1.1's one `tariff_id`; () when none."""
+        return self.tariff_ids or ((self.tariff_id,) if self.tariff_id else ())
 
 
 class EvseRecord(_Record):

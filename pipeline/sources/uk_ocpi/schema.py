@@ -68,6 +68,10 @@ UK_LONGITUDE = (-8.7, 1.8)
 # An EVSE whose last_updated is older than this many days before the snapshot day has stale status data.
 STALE_DAYS = 30
 
+# Joins a connector's tariff ids in one text column: OCPI ids are CiStrings of printable ASCII, so no id
+# holds a line break (text beside a list column keeps Parquet, pandas and pandera simple).
+TARIFF_SEPARATOR = "\n"
+
 COUNT_KEYS = ("Operator", "ParkingType", "Connectors", "MaxPowerKW", "PostCode", "MonthUpdated")
 CSV_HEADER = (*COUNT_KEYS, "Count")
 
@@ -168,6 +172,10 @@ class Connectors(_Table):
     max_electric_power: Series[float] = pa.Field(nullable=True, description="Watts, as sent; NaN when none.")
     power_w: Series[float] = pa.Field(
         nullable=True, description="max_electric_power if > 0, else volts × amps × phases; NaN when unusable."
+    )
+    tariff_ids: Series[str] = pa.Field(
+        description="The tariffs it names, in the order sent: `tariff_ids`, else OCPI 2.1.1's `tariff_id`; "
+        "several joined by a line break (no OCPI id holds one); '' when none."
     )
 
 

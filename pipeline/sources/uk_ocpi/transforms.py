@@ -191,12 +191,13 @@ def _evse_row(
         state.counts["stale_evses"] += is_stale(last_updated, state.stale_before)
     name = record.uid or record.evse_id
     connectors.extend(
-        (state.operator, location.id, name, *row, as_float(power)) for row, power in evse.connectors
+        (state.operator, location.id, name, *row, as_float(power), tariffs)
+        for row, power, tariffs in evse.connectors
     )
-    powers = [power for _, power in evse.connectors if power is not None]
+    powers = [connector.power for connector in evse.connectors if connector.power is not None]
     state.counts["no_power_evses"] += not powers
-    standards = "+".join(sorted({str(row[1]) for row, _ in evse.connectors} - {""}))
-    power_types = "+".join(sorted({str(row[3]) for row, _ in evse.connectors} - {""}))
+    standards = "+".join(sorted({str(connector.row[1]) for connector in evse.connectors} - {""}))
+    power_types = "+".join(sorted({str(connector.row[3]) for connector in evse.connectors} - {""}))
     return (
         state.operator,
         state.name,

@@ -113,3 +113,20 @@ def test_ocpi_2_1_1_names_are_read_beside_2_2_1s():
     assert (connector.max_voltage, connector.max_amperage) == (None, None)
     assert (connector.voltage, connector.amperage) == (Decimal("230"), Decimal("32"))
     assert LocationRecord.model_validate({"type": " parking_lot "}).type == "parking_lot"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"tariff_ids": ["T1", " t2 "]}, ("T1", "t2")),
+        ({"tariff_ids": [7, 8.0, "", None, [1], {"id": 1}]}, ("7", "8")),  # blanks and non-ids dropped
+        ({"tariff_ids": "T1"}, ("T1",)),  # one id sent bare
+        ({"tariff_ids": [], "tariff_id": "OLD"}, ("OLD",)),  # OCPI 2.1.1's singular, read when no list
+        ({"tariff_id": 12}, ("12",)),
+        ({"tariff_ids": ["NEW"], "tariff_id": "OLD"}, ("NEW",)),  # 2.2.1's list wins
+        ({"tariff_ids": None, "tariff_id": None}, ()),
+        ({}, ()),
+    ],
+)
+def test_a_connectors_tariffs_are_its_tariff_ids_else_its_2_1_1_tariff_id(raw, expected):
+    assert ConnectorRecord.model_validate(raw).tariffs() == expected

@@ -6,6 +6,7 @@ import pytest
 
 from pipeline.sources.uk_ocpi.schema import (
     CSV_HEADER,
+    TARIFF_SEPARATOR,
     ChargePointCounts,
     Evses,
     OutOfOrderHistory,
@@ -79,12 +80,12 @@ def test_one_location_gives_exact_locations_evses_and_connectors_frames():
         cleaned.connectors,
         pd.DataFrame(
             [
-                [*e1, "1", "IEC_62196_T2", "SOCKET", "AC_3_PHASE", 230.0, 32.0, 22000.0, 22000.0],
-                [*e1, "2", "IEC_62196_T2_COMBO", "CABLE", "DC", 920.0, 400.0, 150000.0, 150000.0],
-                [*e2, "1", "IEC_62196_T2", "SOCKET", "AC_1_PHASE", 230.0, 32.0, NAN, 7360.0],
+                [*e1, "1", "IEC_62196_T2", "SOCKET", "AC_3_PHASE", 230.0, 32.0, 22000.0, 22000.0, ""],
+                [*e1, "2", "IEC_62196_T2_COMBO", "CABLE", "DC", 920.0, 400.0, 150000.0, 150000.0, ""],
+                [*e2, "1", "IEC_62196_T2", "SOCKET", "AC_1_PHASE", 230.0, 32.0, NAN, 7360.0, ""],
             ],
             columns=["operator", "location_id", "evse", "connector_id", "standard", "format", "power_type",
-                     "max_voltage", "max_amperage", "max_electric_power", "power_w"],
+                     "max_voltage", "max_amperage", "max_electric_power", "power_w", "tariff_ids"],
         ),
     )  # fmt: skip
     assert cleaned.rejects.empty
@@ -95,6 +96,17 @@ def test_one_location_gives_exact_locations_evses_and_connectors_frames():
         "evses": 2,
         "missing_connector_max_electric_power": 1,
     }
+
+
+def test_a_connectors_tariff_ids_are_one_text_column_joined_by_a_line_break():
+    connectors = [
+        connector(id="1", tariff_ids=["T1", "t2"]),
+        connector(id="2", tariff_ids=DROP, tariff_id="OLD"),
+        connector(id="3", tariff_ids=[]),
+    ]
+    cleaned = clean(feed([location("LOC1", evse("E1", *connectors))]))
+    assert cleaned.connectors["tariff_ids"].tolist() == ["T1\nt2", "OLD", ""]
+    assert TARIFF_SEPARATOR == "\n"  # a CiString (printable ASCII) never holds one
 
 
 def test_no_feeds_give_empty_typed_frames():
