@@ -1,40 +1,63 @@
-"""The one HTTP client both upstreams share: retries, timeouts, redaction and request metrics.
+"""The one HTTP client every upstream shares: retries, timeouts, redirects kept to their origins, byte
+limits, redaction and request metrics.
 
 Paging strategies differ per source and live in each source's client; everything about *how* one
-request is made, read, retried and logged lives here, so both sources fail and recover the same way.
+request is made, read, retried and logged lives here, so every source fails and recovers the same way.
 
 A request and the reading of its body are retried together (tenacity), because the faults real APIs
 show do not stop at the status line: a body cut off before its Content-Length, a 200 carrying an HTML
 error page, a read that times out halfway. Retry-After is honoured as a minimum wait (so `0` does not
 burn every attempt at once) and capped, so a hostile header cannot stall a run for hours.
+
+Redirects are followed here, not by requests: each hop is checked against the source's `Origins`
+before it is requested, and the source's secret (Basic auth, the headers named secret, a hidden query
+parameter) goes only where `Origins.may_send_secret` says. requests itself would strip Authorization
+on a host change but send every other header on, and follow any redirect to any address.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import IO, TypeVar
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from typing import TypeVar
+from urllib.parse import urljoin
 
 import ijson
 import requests
 from dagster import Config
 from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
 from requests.structures import CaseInsensitiveDict
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from upath import UPath
 
+from pipeline.resources.body import Download as Download
+from pipeline.resources.body import TeeBody, unparseable
 from pipeline.resources.json_array import JsonArrayError, array_items
+from pipeline.resources.pacing import RateLimiter as RateLimiter
+from pipeline.resources.pacing import Spacing as Spacing
+from pipeline.resources.pacing import parse_retry_after as parse_retry_after
+from pipeline.resources.upstream import ByteBudget as ByteBudget
+from pipeline.resources.upstream import CredentialsRefusedError as CredentialsRefusedError
+from pipeline.resources.upstream import InvalidBody as InvalidBody
+from pipeline.resources.upstream import OriginRefused as OriginRefused
+from pipeline.resources.upstream import Origins as Origins
+from pipeline.resources.upstream import TooLarge as TooLarge
+from pipeline.resources.upstream import UpstreamError as UpstreamError
+from pipeline.resources.upstream import hide_query_param as hide_query_param
+from pipeline.resources.upstream import origin_of as origin_of
+from pipeline.resources.upstream import redact_url as redact_url
+from pipeline.resources.upstream import too_large, without_secret_params
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 10
 CHUNK_BYTES = 1 << 20
 T = TypeVar("T")
 
@@ -56,57 +79,11 @@ class HttpSettings(Config):
         )
 
 
-class UpstreamError(RuntimeError):
-    """An upstream answered in a way the pipeline cannot use. The message says what, where and what next."""
-
-
-class CredentialsRefusedError(UpstreamError):
-    """401/403: retrying cannot help, so the run fails at once."""
-
-
-class InvalidBody(UpstreamError):
-    """A 2xx whose body is unusable (not JSON, wrong shape); retried a bounded number of times."""
-
-
 class _Transient(Exception):
     def __init__(self, reason: str, *, retry_after_s: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after_s = retry_after_s
-
-
-# Query parameters that carry a secret in the APIs we read, masked in every URL shown (lower case).
-_SECRET_PARAMS = {"apikey", "api_key", "api-key", "key", "access_token", "subscription-key", "token"}
-_SECRET_LOCK = threading.Lock()
-
-
-def hide_query_param(name: str) -> None:
-    """Mask the query parameter `name` (any case) in every URL `redact_url` shows from now on.
-
-    For a parameter a configuration names to carry a secret (a feed's `query_param`); process-wide, so
-    a URL logged by urllib3 or put in an error by any client is masked too.
-    """
-    with _SECRET_LOCK:
-        _SECRET_PARAMS.add(name.lower())
-
-
-def redact_url(url: str, *, hide: Iterable[str] = ()) -> str:
-    """The URL safe for logs, errors and metadata: no `user:password@` part, and the value of every
-    secret-bearing query parameter (`hide_query_param`, `hide`, and the usual names) shown as `***`."""
-    parts = urlsplit(url)
-    host = parts.netloc
-    if parts.username is not None or parts.password is not None:
-        host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-    with _SECRET_LOCK:
-        secret = _SECRET_PARAMS | {name.lower() for name in hide}
-    pieces = parts.query.split("&") if parts.query else []
-    query = "&".join(
-        f"{piece.partition('=')[0]}=***" if unquote_plus(piece.partition("=")[0]).lower() in secret else piece
-        for piece in pieces
-    )
-    if host == parts.netloc and query == parts.query:
-        return url
-    return urlunsplit((parts.scheme, host, parts.path, query, parts.fragment))
 
 
 class _RedactedRequestLine(logging.Filter):
@@ -121,20 +98,14 @@ class _RedactedRequestLine(logging.Filter):
 logging.getLogger("urllib3.connectionpool").addFilter(_RedactedRequestLine())
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if absent or bad."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+class _NoAuth(AuthBase):
+    """Given per request, it overrides `session.auth`: that request carries no credentials."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
+_NO_AUTH = _NoAuth()
 
 
 @dataclass
@@ -160,79 +131,9 @@ class RequestStats:
         }
 
 
-class RateLimiter:
-    """At most `per_second` request starts per second across threads, evenly spaced.
-
-    A dozen lines, so no dependency: spacing starts is all a polite client needs here.
-    """
-
-    def __init__(self, per_second: float, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._interval = 1.0 / per_second
-        self._clock = clock
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait_time(self) -> float:
-        """Reserve the next slot; return how long the caller must sleep before using it."""
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self._interval
-            return slot - now
-
-
-class Spacing:
-    """One upstream's politeness: two requests never reach it closer than `interval_s` apart, across
-    every client and thread sharing it, and none before a Retry-After has passed (`defer`).
-
-    The next request may start `interval_s` after the previous one was *answered* (its status line came
-    back: the latest the server can have seen it), not after it started: a request that leaves late (a
-    new connection, a busy thread) would make the gap the server sees shorter than the one the client
-    measured, which the benchmark saw at start-to-start spacing with a 10 ms margin. Nor after its body
-    was read: a large page does not add its download time. Threads sharing it also start at least
-    `interval_s` apart. Shared by several `HttpClient`s, it is one clock for one host, whatever the feed.
-    """
-
-    def __init__(self, interval_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
-        if interval_s < 0:
-            raise ValueError(f"interval_s must be >= 0, got {interval_s}")
-        self.interval_s = interval_s
-        self._clock = clock
-        self._next = float("-inf")
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"Spacing(interval_s={self.interval_s})"
-
-    def wait_time(self) -> float:
-        """Seconds until a request may start (0 when it may start now); reserves nothing."""
-        with self._lock:
-            return max(0.0, self._next - self._clock())
-
-    def start(self, sleep: Callable[[float], None] = time.sleep) -> None:
-        """Sleep until a request may start, then take the slot (the next start is an interval later)."""
-        while True:
-            with self._lock:
-                now = self._clock()
-                wait = self._next - now
-                if wait <= 0:
-                    self._next = now + self.interval_s
-                    return
-            sleep(wait)
-
-    def answered(self) -> None:
-        """The request started last was answered (or failed): the next starts an interval from now."""
-        with self._lock:
-            self._next = max(self._next, self._clock() + self.interval_s)
-
-    def defer(self, seconds: float) -> None:
-        """No request starts before `seconds` from now (a Retry-After); never brings a start forward."""
-        with self._lock:
-            self._next = max(self._next, self._clock() + seconds)
-
-
 class HttpClient:
-    """A `requests.Session` with (connect, read) timeouts on every request and whole-exchange retries."""
+    """A `requests.Session` with (connect, read) timeouts on every request, whole-exchange retries, and
+    redirects followed only where `origins` allows, the secret only where it may go."""
 
     def __init__(
         self,
@@ -246,10 +147,18 @@ class HttpClient:
         min_interval_s: float = 0.0,
         spacing: Spacing | None = None,
         pool_size: int = 10,
+        origins: Origins | None = None,
+        secret_headers: Iterable[str] = ("authorization",),
     ) -> None:
         """`min_interval_s` spaces this client's own requests; `spacing` is a clock shared with other
         clients (one per host), used instead. Either way retries wait for it too, and a Retry-After
-        answered to this client holds back every client sharing the clock."""
+        answered to this client holds back every client sharing the clock.
+
+        `origins`: every URL requested (the first, a next page, each redirect hop) is checked against it
+        first (`OriginRefused`, nothing requested). `session.auth` and the headers `secret_headers` names
+        (any case) go only where `origins.may_send_secret`; without `origins`, only to the origin of the
+        URL a `fetch` was given, while redirects are followed anywhere.
+        """
         if spacing is not None and min_interval_s > 0:
             raise ValueError("give min_interval_s or a shared spacing, not both")
         self._settings = settings
@@ -257,6 +166,8 @@ class HttpClient:
         self._timeout = (settings.connect_timeout_s, settings.read_timeout_s)
         self._log = logger or logging.getLogger(__name__)
         self._sleep = sleep
+        self._origins = origins
+        self._secret_headers = tuple(name.lower() for name in secret_headers)
         self.stats = RequestStats()
         self.session = requests.Session()
         # Never let ~/.netrc or proxy variables inject credentials we did not ask for.
@@ -270,6 +181,10 @@ class HttpClient:
         self._limiter = RateLimiter(max_rps) if max_rps else None
         self._spacing = spacing or (Spacing(min_interval_s) if min_interval_s > 0 else None)
 
+    @property
+    def origins(self) -> Origins | None:
+        return self._origins
+
     def fetch(
         self,
         url: str,
@@ -282,10 +197,13 @@ class HttpClient:
         """GET `url` and return `read(response)`; the request and the read are retried together.
 
         `read` may raise `InvalidBody` for a body it cannot use. 401/403 raise `CredentialsRefusedError`
-        at once; other 4xx raise `UpstreamError` at once; transient faults are retried up to
-        `max_attempts` and then raise `UpstreamError` naming `what` and the URL.
+        at once; other 4xx raise `UpstreamError` at once; a URL or redirect `origins` does not allow
+        raises `OriginRefused` before it is requested; transient faults are retried up to `max_attempts`
+        and then raise `UpstreamError` naming `what` and the URL.
         """
         label = f"{what} of {redact_url(url)}" if what else f"GET {redact_url(url)}"
+        if self._origins is not None:
+            self._origins.check(url, what=what or "GET")
         retrying = Retrying(
             stop=stop_after_attempt(self._settings.max_attempts),
             wait=self._wait,
@@ -295,7 +213,7 @@ class HttpClient:
             reraise=True,
         )
         try:
-            return retrying(self._attempt, url, read, params=params, headers=headers)
+            return retrying(self._attempt, url, read, params=params, headers=headers, what=what or "GET")
         except _Transient as last:
             raise UpstreamError(
                 f"{label} failed {self._settings.max_attempts} times; last: {last.reason}. The upstream "
@@ -310,6 +228,9 @@ class HttpClient:
         headers: dict[str, str] | None = None,
         what: str = "",
         array: str | None = None,
+        max_bytes: int | None = None,
+        max_bytes_setting: str = "",
+        budget: ByteBudget | None = None,
     ) -> Download:
         """Stream one JSON document into `target`, parsing it on the way; never whole in memory.
 
@@ -320,13 +241,24 @@ class HttpClient:
         `array` names the document's one big top-level array, when it has one (a registry export):
         the body is then checked with msgspec a chunk of elements at a time, ten times faster than
         token by token, and a document without that array is refused too.
+
+        A body passing `max_bytes` (set by `max_bytes_setting`) or what `budget` has left, counted as
+        decoded (a gzip body by what it expands to), stops being read at once: `TooLarge`, not retried,
+        and `target` is removed. A complete body is charged to `budget` (its last attempt only).
         """
+        label = f"{what} of {redact_url(url)}" if what else f"GET {redact_url(url)}"
+
+        def over(read: int) -> Exception:
+            if budget is not None and (max_bytes is None or budget.remaining < max_bytes):
+                spent = budget.spent
+                return too_large(f"{label}: {budget.what}", budget.limit, budget.setting, read=spent + read)
+            return too_large(label, max_bytes or 0, max_bytes_setting or "max_bytes", read=read)
 
         def read(response: requests.Response) -> Download:
-            with (
-                target.open("wb") as out,
-                _TeeBody(response.iter_content(CHUNK_BYTES), out, self.stats) as body,
-            ):
+            limits = [n for n in (max_bytes, budget.remaining if budget else None) if n is not None]
+            chunks = response.iter_content(CHUNK_BYTES)
+            limit = min(limits) if limits else None
+            with target.open("wb") as out, TeeBody(chunks, out, self.stats, limit=limit, over=over) as body:
                 try:
                     if array is None:
                         for _ in ijson.items(body, "\x00never"):  # parse to the end, build nothing
@@ -335,10 +267,18 @@ class HttpClient:
                         for _ in array_items(body, array):
                             pass
                 except (ijson.JSONError, JsonArrayError) as exc:
-                    raise InvalidBody(_unparseable(body, exc)) from None
+                    raise InvalidBody(unparseable(body, exc)) from None
             return Download(bytes=body.bytes, headers=CaseInsensitiveDict(response.headers))
 
-        return self.fetch(url, read, headers=headers, what=what)
+        try:
+            download = self.fetch(url, read, headers=headers, what=what)
+            if budget is not None:
+                budget.spend(download.bytes)
+        except TooLarge:
+            with contextlib.suppress(FileNotFoundError):
+                target.unlink()
+            raise
+        return download
 
     def _attempt(
         self,
@@ -347,31 +287,13 @@ class HttpClient:
         *,
         params: dict[str, str | int] | None,
         headers: dict[str, str] | None,
+        what: str,
     ) -> T:
         if self._limiter is not None:
             self._sleep(self._limiter.wait_time())
         if self._spacing is not None:
             self._spacing.start(self._sleep)
-        return self._exchange(url, read, params=params, headers=headers)
-
-    def _exchange(
-        self,
-        url: str,
-        read: Callable[[requests.Response], T],
-        *,
-        params: dict[str, str | int] | None,
-        headers: dict[str, str] | None,
-    ) -> T:
-        self.stats.add(requests=1)
-        try:
-            response = self.session.get(
-                url, params=params, headers=headers, timeout=self._timeout, stream=True
-            )
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise _Transient(f"{type(exc).__name__} before any answer") from None
-        finally:
-            if self._spacing is not None:
-                self._spacing.answered()  # the server has seen the request by now, however late it left
+        response = self._follow(url, params=params, headers=headers, what=what)
         with response:
             status = response.status_code
             if status in (401, 403):
@@ -401,6 +323,62 @@ class HttpClient:
             except InvalidBody as exc:
                 raise _Transient(str(exc)) from None
 
+    def _follow(
+        self, url: str, *, params: dict[str, str | int] | None, headers: dict[str, str] | None, what: str
+    ) -> requests.Response:
+        """The answer to GET `url` after its redirects, each hop checked against `origins` before it is
+        requested; a hop to an origin that may not have the secret goes without it."""
+        origins = self._origins or Origins.of(url)
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send(
+                current, params=params, headers=headers, secret=origins.may_send_secret(current)
+            )
+            if response.status_code not in REDIRECT_STATUSES:
+                return response
+            response.close()
+            location = response.headers.get("Location")
+            came_from = redact_url(response.url)
+            if not location:
+                raise UpstreamError(
+                    f"{what}: {came_from} answered HTTP {response.status_code} without a Location to go "
+                    "to. This is not a temporary fault; check the URL."
+                )
+            current, params = urljoin(response.url, location), None
+            if not origins.may_send_secret(current):
+                current = without_secret_params(current, carried_by=response.url)
+            if self._origins is not None:
+                self._origins.check(current, what=f"{what}, redirected by {came_from}")
+        raise UpstreamError(
+            f"{what}: {redact_url(url)} redirected more than {MAX_REDIRECTS} times (last to "
+            f"{redact_url(current)}); stopping. Check the URL."
+        )
+
+    def _send(
+        self, url: str, *, params: dict[str, str | int] | None, headers: dict[str, str] | None, secret: bool
+    ) -> requests.Response:
+        """One GET, without following a redirect; without the secret unless `secret`."""
+        sent: CaseInsensitiveDict[str | None] = CaseInsensitiveDict(headers or {})
+        if not secret:
+            for name in self._secret_headers:
+                sent[name] = None  # drops it from the session's headers too
+        self.stats.add(requests=1)
+        try:
+            return self.session.get(
+                url,
+                params=params,
+                headers=sent,
+                auth=None if secret else _NO_AUTH,
+                timeout=self._timeout,
+                stream=True,
+                allow_redirects=False,
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise _Transient(f"{type(exc).__name__} before any answer") from None
+        finally:
+            if self._spacing is not None:
+                self._spacing.answered()  # the server has seen the request by now, however late it left
+
     def _wait(self, state: RetryCallState) -> float:
         """Exponential backoff with jitter; Retry-After raises it (never lowers it), within its cap."""
         attempt = state.attempt_number
@@ -418,77 +396,3 @@ class HttpClient:
         wait = state.next_action.sleep if state.next_action else 0.0
         retry = f"{state.attempt_number}/{self._settings.max_attempts - 1}"
         self._log.warning(f"{label}: {reason}; retry {retry} in {wait:.2f}s")
-
-
-@dataclass(frozen=True)
-class Download:
-    """A body streamed to disk: how many bytes, and the response headers (e.g. ETag)."""
-
-    bytes: int
-    headers: Mapping[str, str]
-
-
-_BOM = b"\xef\xbb\xbf"
-
-
-class _TeeBody:
-    """A response body as a file for a parser to read, writing every byte it receives to `out`; a UTF-8
-    BOM starting the body is written but not handed to the parser.
-
-    The write of one chunk runs on a thread while the parser reads the next (file and socket writes
-    release the GIL), and a chunk read whole is handed out without a copy.
-    """
-
-    def __init__(self, chunks: Iterator[bytes], out: IO[bytes], stats: RequestStats) -> None:
-        self._chunks = chunks
-        self._out = out
-        self._stats = stats
-        self._pending = memoryview(b"")
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="download-write")
-        self._writing: Future[int] | None = None
-        self.bytes = 0
-        self.head = b""
-        self.bom = False  # the body began with a UTF-8 byte order mark (RFC 8259 lets a parser skip it)
-
-    def __enter__(self) -> _TeeBody:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Every byte handed out is written (a write error surfaces here) before `out` is closed."""
-        try:
-            if self._writing is not None:
-                self._writing.result()
-        finally:
-            self._writer.shutdown(wait=True)
-
-    def read(self, size: int = -1) -> bytes:
-        """At most `size` bytes (ijson's C parser relies on it); b"" only at the end of the body."""
-        if not self._pending:
-            chunk = next((c for c in self._chunks if c), b"")
-            if self._writing is not None:
-                self._writing.result()  # one write in flight at most: memory stays at two chunks
-            self._writing = self._writer.submit(self._out.write, chunk)
-            first = self.bytes == 0
-            self.bytes += len(chunk)
-            self._stats.add(bytes_received=len(chunk))
-            self.head = self.head or chunk[:60]
-            if first and chunk.startswith(_BOM):  # stored as sent; the parser starts at the JSON
-                self.bom, chunk = True, chunk[len(_BOM) :]
-                if not chunk:  # the BOM came alone: b"" here would tell the parser the body ended
-                    return self.read(size)
-            if size < 0 or size >= len(chunk):
-                return chunk
-            self._pending = memoryview(chunk)
-        size = len(self._pending) if size < 0 else size
-        piece, self._pending = self._pending[:size], self._pending[size:]
-        return piece.tobytes()
-
-
-def _unparseable(body: _TeeBody, exc: Exception) -> str:
-    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if "premature EOF" in reason or "incomplete" in reason.lower() or "cut short" in reason:
-        return (
-            f"the body ended after {body.bytes} bytes before its JSON document was complete (the "
-            "connection closed early)"
-        )
-    return f"the body is not one JSON document ({reason}; {body.bytes} bytes, starts {body.head!r})"
