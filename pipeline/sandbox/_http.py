@@ -51,7 +51,7 @@ class _QuietServer(ThreadingHTTPServer):
         self.upstream = upstream
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__((upstream.host, 0), _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
@@ -99,7 +99,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class Upstream(Service):
-    """Base of the fake upstreams: lifecycle, latency, request log; subclasses implement ``respond``."""
+    """Base of the fake upstreams: lifecycle, latency, request log; subclasses implement ``respond``.
+
+    ``host`` is the loopback address it binds (set before ``start``): 127.0.0.2 is a second origin."""
+
+    host = "127.0.0.1"
 
     def __init__(self, *, latency_s: float = 0.0) -> None:
         self.latency_s = latency_s
@@ -120,13 +124,13 @@ class Upstream(Service):
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` without a trailing slash."""
+        """``http://127.0.0.1:PORT`` (its ``host``) without a trailing slash."""
         if self._server is None:
             raise RuntimeError(f"{type(self).__name__} is not running; use it as a context manager")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://{self.host}:{self._server.server_address[1]}"
 
     def start(self) -> Self:
-        """Bind a free port on 127.0.0.1 and serve from a daemon thread."""
+        """Bind a free port on ``host`` and serve from a daemon thread."""
         if self._server is None:
             self._server = _QuietServer(self)
             self._thread = threading.Thread(
