@@ -19,16 +19,25 @@ switch), in this order:
 `FeedFetch.ended` says which end was met. Every page is stored exactly as returned (a UTF-8 BOM too,
 counted in `boms`), streamed to disk and parsed to its end while it arrives. The secret of `token_env` is
 sent as `Authorization: Token <value>`, as is in the feed's `header`, or as its `query_param` on every
-request (next pages included, replacing a value a Link echoes); it is never held by the resource, logged
-or put in an error, and any URL shown masks the parameter as `***`.
+request to the feed's own origin (next pages included, replacing a value a Link echoes); it is never held
+by the resource, logged or put in an error, and any URL shown masks the parameter as `***`.
+
+A feed you do not control cannot lead the reader elsewhere nor fill the disk (auth.py):
+
+- a next page or a redirect is followed only on the feed URL's own origin or a host of its `follow_hosts`
+  (never from https to http); anything else fails the feed (`OriginRefused`, naming both origins) before
+  it is asked, and the secret reaches no other origin than the feed's, unless `send_secret_to` says so;
+- a page stops being read the moment its decoded bytes (a gzip body counts what it expands to) pass
+  `max_page_bytes` (UK_OCPI_MAX_PAGE_BYTES, 256 MiB), and a feed the moment all its pages of the day
+  pass `max_bytes` (UK_OCPI_MAX_BYTES, 1 GiB; `day_budget`, to be shared with the feed's tariffs):
+  `TooLarge` names the feed, the limit and the setting, and the raw zone keeps nothing of the attempt.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import Field
@@ -36,22 +45,24 @@ from requests.utils import parse_header_links
 from upath import UPath
 
 from pipeline.resources.http import (
+    ByteBudget,
+    Download,
     HttpClient,
     HttpSettings,
     Spacing,
-    UpstreamError,
     hide_query_param,
     redact_url,
 )
 from pipeline.resources.raw_zone import SnapshotWriter
+from pipeline.sources.uk_ocpi.auth import FeedAccess, FeedError, refused_hint, with_param
 from pipeline.sources.uk_ocpi.feeds import Feed, feeds_file, load_feeds
 from pipeline.sources.uk_ocpi.raw import PageInfo, check, inspect_page, page_name
 
+__all__ = ["FeedError", "FeedFetch", "OcpiFeeds"]
+
 PAGING_RELATIONS = frozenset({"next", "prev", "previous", "first", "last"})
-
-
-class FeedError(UpstreamError):
-    """One feed could not be read; the message names the feed and what to do."""
+MAX_BYTES, DEFAULT_MAX_BYTES = "UK_OCPI_MAX_BYTES", 1 << 30  # a feed's day, all its pages together
+MAX_PAGE_BYTES, DEFAULT_MAX_PAGE_BYTES = "UK_OCPI_MAX_PAGE_BYTES", 256 << 20
 
 
 @dataclass
@@ -102,46 +113,94 @@ class OcpiFeeds(ConfigurableResource):
         description="UK_OCPI_MAX_DROP: a feed whose locations fell by more than this share against its "
         "previous complete snapshot is stored but flagged short.",
     )
+    max_bytes: int = Field(
+        default=DEFAULT_MAX_BYTES,
+        ge=1,
+        description="UK_OCPI_MAX_BYTES: bytes one feed may send in a day, all pages together (decoded); "
+        "past it the feed fails and nothing of its day is stored.",
+    )
+    max_page_bytes: int = Field(
+        default=DEFAULT_MAX_PAGE_BYTES,
+        ge=1,
+        description="UK_OCPI_MAX_PAGE_BYTES: bytes one page may hold (decoded); past it the feed fails.",
+    )
     http: HttpSettings = HttpSettings()
 
     def feeds(self) -> list[Feed]:
         return load_feeds(feeds_file({"UK_OCPI_FEEDS": self.feeds_file}))
 
-    def fetch(self, feed: Feed, writer: SnapshotWriter, *, clock: Spacing | None = None) -> FeedFetch:
+    def day_budget(self, feed: Feed) -> ByteBudget:
+        """The bytes `feed` may still send today: one budget for its pages (and, later, its tariffs)."""
+        return ByteBudget(self.max_bytes, setting=MAX_BYTES, what=f"feed {feed.operator} on one day")
+
+    def fetch(
+        self,
+        feed: Feed,
+        writer: SnapshotWriter,
+        *,
+        clock: Spacing | None = None,
+        budget: ByteBudget | None = None,
+    ) -> FeedFetch:
         """Read every page of `feed` into `writer`; `FeedError`/`UpstreamError` when it cannot be read.
 
         `clock` is the feed's host's, shared with the other feeds of that host (see hosts.py); without
-        one, the feed is spaced by its own `min_interval_s`.
+        one, the feed is spaced by its own `min_interval_s`. `budget` is the feed's day (`day_budget`),
+        when other reads of the feed share it.
         """
         if feed.query_param:  # masked in every URL shown from now on
             hide_query_param(feed.query_param)
+        access = FeedAccess(feed)  # fails here, before any request, when the feed's secret is not set
         client = HttpClient(
             self.http,
             spacing=clock if clock is not None else Spacing(feed.min_interval_s),
             pool_size=1,
-            refused_hint=_refused_hint(feed),
+            refused_hint=refused_hint(feed),
             logger=get_dagster_logger(),
+            origins=access.origins,
+            secret_headers=access.secret_headers,
         )
+        pages = _Pages(feed, writer, client, access, budget or self.day_budget(feed), self.max_page_bytes)
         result = FeedFetch()
         try:
-            _read_pages(feed, writer, client, result, self.max_pages)
+            _read_pages(pages, result, self.max_pages)
         finally:
             result.requests, result.retries = client.stats.requests, client.stats.retries
             result.bytes = client.stats.bytes_received
         return result
 
 
-def _read_pages(
-    feed: Feed, writer: SnapshotWriter, client: HttpClient, result: FeedFetch, max_pages: int
-) -> None:
-    headers, secret = _auth(feed)
+@dataclass(frozen=True)
+class _Pages:
+    """How one feed's pages are asked for and stored: where, with what, within which limits."""
+
+    feed: Feed
+    writer: SnapshotWriter
+    client: HttpClient
+    access: FeedAccess
+    budget: ByteBudget
+    max_page_bytes: int
+
+    def get(self, url: str, number: int) -> tuple[str, UPath, Download]:
+        """Page `number` from `url` (the secret added where it may go) into its file: (URL, file, answer)."""
+        url = self.access.url(url)
+        target = self.writer.path(page_name(number))
+        download = self.client.download_json(
+            url,
+            target,
+            headers=self.access.headers(url),
+            what=f"feed {self.feed.operator}, page {number}",
+            max_bytes=self.max_page_bytes,
+            max_bytes_setting=MAX_PAGE_BYTES,
+            budget=self.budget,
+        )
+        return url, target, download
+
+
+def _read_pages(pages: _Pages, result: FeedFetch, max_pages: int) -> None:
+    feed = pages.feed
     url, offset, previous, guessed = feed.url, 0, "", False
     for number in range(max_pages):
-        url = _with_param(url, *secret) if secret else url
-        target = writer.path(page_name(number))
-        download = client.download_json(
-            url, target, headers=headers, what=f"feed {feed.operator}, page {number}"
-        )
+        url, target, download = pages.get(url, number)
         info = _inspect(feed, url, number, target, download.bytes)
         result.pages += 1
         result.boms += info.bom
@@ -165,6 +224,8 @@ def _read_pages(
         follow, guessed, result.ended = _next_page(feed.url, url, download.headers, info, offset, total)
         if follow is None:
             return
+        # A Link or a body's `next` may name any URL: nothing is asked off the feed's origins.
+        pages.access.origins.check(follow, what=f"Feed {feed.operator}: the next page after page {number}")
         url = follow
     raise FeedError(
         f"Feed {feed.operator} still returned locations after {max_pages} pages; stopping. Check the feed "
@@ -218,7 +279,7 @@ def _cursor(feed_url: str, url: str, cursor: str) -> str:
     `?cursor=<token>` on the feed's own URL (no UK feed documents another way to send it back)."""
     if cursor.startswith(("http://", "https://", "/", "?", ".")) or "/" in cursor or "?" in cursor:
         return urljoin(url, cursor)
-    return _with_param(feed_url, "cursor", cursor)
+    return with_param(feed_url, "cursor", cursor)
 
 
 def _offset(url: str, offset: int, headers: Mapping[str, str]) -> str:
@@ -240,42 +301,3 @@ def _count(headers: Mapping[str, str], name: str) -> int | None:
 def _digits(value: str | None) -> int | None:
     text = (value or "").strip()
     return int(text) if text.isdigit() else None
-
-
-def _with_param(url: str, name: str, value: str) -> str:
-    """`url` with `name=value` last, replacing any value it had (a Link may echo a stale one)."""
-    parts = urlsplit(url)
-    kept = [p for p in parts.query.split("&") if p and unquote_plus(p.partition("=")[0]) != name]
-    query = "&".join([*kept, f"{quote(name, safe='')}={quote(value, safe='')}"])
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
-
-
-def _auth(feed: Feed) -> tuple[dict[str, str] | None, tuple[str, str] | None]:
-    """(headers to send, or the query parameter and its value): the feed's secret, as it asks for it."""
-    if not feed.token_env:
-        return None, None
-    token = os.environ.get(feed.token_env, "").strip()  # a secret file's trailing newline is not the token
-    if not token:
-        raise FeedError(
-            f"Feed {feed.operator} needs a token: set {feed.token_env} in the environment (see the feed list "
-            "for how to obtain one)."
-        )
-    if feed.query_param:
-        return None, (feed.query_param, token)
-    return {feed.header or "Authorization": token if feed.header else f"Token {token}"}, None
-
-
-def _refused_hint(feed: Feed) -> str:
-    if feed.token_env:
-        sent = (
-            f" (sent in the {feed.header} header)"
-            if feed.header
-            else f" (sent as the {feed.query_param} query parameter)"
-            if feed.query_param
-            else ""
-        )
-        return f"Feed {feed.operator} did not accept the token in {feed.token_env}{sent}; check or renew it."
-    return (
-        f"Feed {feed.operator} refused an anonymous request; if it answered a burst of requests, raise its "
-        "min_interval_s in the feed list, else it may now need a token (token_env)."
-    )

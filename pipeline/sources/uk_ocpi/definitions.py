@@ -2,7 +2,8 @@
 
 The list is the bundled `feeds.yaml` unless `UK_OCPI_FEEDS` names another file; `feeds: []` turns the
 source off. A list that does not parse fails here, when the code loads, naming the file, entry and key.
-The upload of charge_points_UK.csv also needs `PIPELINE_S3_BUCKET`.
+The upload of charge_points_UK.csv also needs `PIPELINE_S3_BUCKET`. A feed may send at most
+`UK_OCPI_MAX_BYTES` a day (default 1 GiB) and `UK_OCPI_MAX_PAGE_BYTES` a page (default 256 MiB).
 """
 
 from collections.abc import Mapping
@@ -13,7 +14,13 @@ from pipeline.resources.http import HttpSettings
 from pipeline.sources.plugin import Source, SourceContext
 from pipeline.sources.uk_ocpi import NAME
 from pipeline.sources.uk_ocpi.assets import build_assets
-from pipeline.sources.uk_ocpi.client import OcpiFeeds
+from pipeline.sources.uk_ocpi.client import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PAGE_BYTES,
+    MAX_BYTES,
+    MAX_PAGE_BYTES,
+    OcpiFeeds,
+)
 from pipeline.sources.uk_ocpi.feeds import SETTING, feeds_file, load_feeds
 from pipeline.sources.uk_ocpi.fetch import build_fetch_asset
 
@@ -42,6 +49,8 @@ def build(context: SourceContext) -> Definitions:
                 feeds_file=context.get(SETTING),
                 max_concurrency=int(context.get("UK_OCPI_MAX_CONCURRENCY", "8")),
                 max_drop=float(context.get("UK_OCPI_MAX_DROP", "0.2")),
+                max_bytes=int(context.get(MAX_BYTES, str(DEFAULT_MAX_BYTES))),
+                max_page_bytes=int(context.get(MAX_PAGE_BYTES, str(DEFAULT_MAX_PAGE_BYTES))),
                 http=polite(context),
             )
         },
