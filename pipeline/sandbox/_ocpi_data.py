@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pipeline.sandbox._draw import allot, random_moment
+from pipeline.sandbox._ocpi_hostile import Hostile
 from pipeline.sandbox._ocpi_wire import QUIRKS
 from pipeline.sandbox._registry import postcode_pool
 from pipeline.sandbox.faults import Fault
@@ -321,6 +322,9 @@ class FeedSpec:
     auth_header: str | None = None  # the token as is in this header, not `Authorization: Token`
     auth_param: str | None = None  # the token as this query parameter
     variants: tuple[str, ...] = ()  # real-feed variants of the generated locations (_ocpi_variants.VARIANTS)
+    hostile: Hostile | None = None  # what it tries on its reader (_ocpi_hostile.HOSTILE)
+    follow_hosts: tuple[str, ...] = ()  # the feed list's keys, as written there
+    send_secret_to: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _SLUG.fullmatch(self.operator):
@@ -328,6 +332,8 @@ class FeedSpec:
         check_feed(self.style, self.page_size, self.min_interval_s, quirks=self.quirks)
         if (self.auth_header or self.auth_param) and self.token is None:
             raise ValueError("auth_header and auth_param need a token")
+        if not set(self.send_secret_to) <= set(self.follow_hosts):
+            raise ValueError("send_secret_to names a host follow_hosts does not")
 
     @property
     def token_env(self) -> str | None:

@@ -5,7 +5,9 @@ request, its ``quirks`` add what other real feeds do, and it asks for its secret
 Token``, in another header or as a query parameter: ``_ocpi_wire`` lists them all.
 
 ``OcpiSandbox`` runs one server per operator (``FeedSpec``) and writes the feed list ``UK_OCPI_FEEDS``
-names. Used by the demo, tests and benchmarks; production code never imports it.
+names. A spec's ``hostile`` tries what a feed nobody controls might (``_ocpi_hostile``: a Link or a
+redirect to another origin, a page without end, a gzip bomb); the other origin is a mirror of the feed on
+127.0.0.2 (``mirrors``). Used by the demo, tests and benchmarks; production code never imports it.
 """
 
 from __future__ import annotations
@@ -14,17 +16,12 @@ import json
 import re
 import shutil
 import tempfile
-import threading
-import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
-from email.message import Message
 from pathlib import Path
 from typing import Self
-from urllib.parse import urlsplit
 
-from pipeline.sandbox._http import Reply, Upstream
 from pipeline.sandbox._ocpi_data import (
     CASE_POWER_W,
     CASES,
@@ -33,37 +30,28 @@ from pipeline.sandbox._ocpi_data import (
     STYLES,
     TOKEN_ENV,
     FeedSpec,
-    check_feed,
     location_cases,
     make_locations,
     make_tariffs,
 )
+from pipeline.sandbox._ocpi_hostile import ELSEWHERE, HOSTILE, Hostile
+from pipeline.sandbox._ocpi_server import LOCATIONS_PATH, OcpiOperatorServer
 from pipeline.sandbox._ocpi_variants import apply
-from pipeline.sandbox._ocpi_wire import (
-    PAGED,
-    STATUS_MESSAGES,
-    Asked,
-    Pager,
-    asked,
-    authorised,
-    bend,
-    error_reply,
-    status_reply,
-    unpaged,
-)
+from pipeline.sandbox._origins import OTHER_HOST
 from pipeline.sandbox._service import Service
-from pipeline.sandbox.faults import Fault, FaultQueue, cut_short, fault_reply
 
 __all__ = [
     "CASES",
     "CASE_POWER_W",
     "DEFAULT_FEEDS",
     "FEEDS_ENV",
+    "HOSTILE",
     "LOCATIONS_PATH",
     "OCPI_TOKEN",
     "STYLES",
     "TOKEN_ENV",
     "FeedSpec",
+    "Hostile",
     "OcpiOperatorServer",
     "OcpiSandbox",
     "location_cases",
@@ -71,120 +59,8 @@ __all__ = [
     "make_tariffs",
 ]
 
-LOCATIONS_PATH = "/ocpi/2.2.1/locations"
 FEEDS_ENV = "UK_OCPI_FEEDS"
-# A client spacing its request *starts* by exactly min_interval_s must pass despite network jitter.
-_INTERVAL_SLACK_S = 0.02
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
-_FORBIDDEN = b"<html><head><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1></body></html>"
-
-
-class OcpiOperatorServer(Upstream):
-    """One operator's OCPI Locations endpoint at ``LOCATIONS_PATH`` (``.url``), in one fixed ``style``.
-
-    ``token`` requires the secret (``Authorization: Token <token>``, else as is in ``auth_header``, or
-    as the query parameter ``auth_param``; else 401); ``min_interval_s`` answers 403 to a request arriving
-    sooner than that after the previous one; ``always_fail`` answers 500; ``status_code`` answers 200 with
-    an envelope carrying that OCPI status code and no data. ``faults`` are keyed by page (``offset //
-    items per page``; 0 for the unpaged styles) or, with ``fault_key="request"``, by the 1-based number
-    of the request to the endpoint.
-    """
-
-    def __init__(
-        self,
-        locations: Sequence[dict],
-        *,
-        style: str = "ocpi_link",
-        page_size: int = 20,
-        tariffs: Sequence[dict] = (),
-        token: str | None = None,
-        auth_header: str | None = None,
-        auth_param: str | None = None,
-        quirks: Collection[str] = (),
-        min_interval_s: float | None = None,
-        always_fail: bool = False,
-        status_code: int | None = None,
-        latency_s: float = 0.0,
-        faults: Mapping[int, Sequence[Fault]] | None = None,
-        fault_key: str = "page",
-    ) -> None:
-        super().__init__(latency_s=latency_s)
-        check_feed(style, page_size, min_interval_s, quirks=quirks)
-        if fault_key not in ("page", "request"):
-            raise ValueError(f"fault_key must be 'page' or 'request', got {fault_key!r}")
-        self.style, self.page_size, self.token = style, page_size, token
-        self.auth_header, self.auth_param, self.quirks = auth_header, auth_param, frozenset(quirks)
-        self.min_interval_s, self.always_fail, self.status_code = min_interval_s, always_fail, status_code
-        self.fault_key = fault_key
-        self._locations = list(locations)
-        self._tariffs = list(tariffs)
-        self._faults = FaultQueue(faults or {})
-        self._served: dict[int, bytes] = {}  # last normal body per page, for repeat_previous_page
-        self._count = 0
-        self._last_arrival: float | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        """The Locations endpoint, as the feed list names it."""
-        return f"{self.base_url}{LOCATIONS_PATH}"
-
-    def respond(self, path: str, headers: Message) -> Reply:
-        url = urlsplit(path)
-        if url.path.rstrip("/") != LOCATIONS_PATH:
-            return status_reply(404, 2000, f"No endpoint at {url.path}")
-        number, too_soon = self._arrive()
-        if too_soon:
-            return Reply(403, _FORBIDDEN, content_type="text/html; charset=utf-8")
-        if self.token is not None and not authorised(
-            self.token, headers, url.query, header=self.auth_header, param=self.auth_param
-        ):
-            return status_reply(401, 2000, "Unauthorized: missing or unknown credentials token")
-        if self.always_fail:
-            return status_reply(500, 3000, STATUS_MESSAGES[3000])
-        try:
-            ask = asked(url.query)
-        except ValueError as error:
-            return status_reply(400, 2001, str(error))
-        size = min(ask.limit or self.page_size, self.page_size)
-        page = ask.offset // size if self.style in PAGED else 0
-        fault = self._faults.take(number if self.fault_key == "request" else page)
-        replaced = fault_reply(fault) if fault is not None else None
-        if replaced is not None:
-            return replaced
-        if self.status_code is not None:
-            return error_reply(self.style, self.status_code)
-        kind = fault.kind if fault is not None else ""
-        if kind == "repeat_previous_page":
-            with self._lock:
-                previous = self._served.get(page - 1)
-            if previous:
-                return Reply(200, previous)
-            ask = replace(ask, offset=max(ask.offset - size, 0))
-        reply = bend(self._reply(ask, size, kind), self.quirks, self.base_url)
-        if not kind:
-            with self._lock:
-                self._served[page] = reply.body
-        return cut_short(reply, fault)
-
-    def _arrive(self) -> tuple[int, bool]:
-        """Number this request and say whether it came too soon after the previous one."""
-        now = time.monotonic()
-        with self._lock:
-            self._count += 1
-            previous, self._last_arrival = self._last_arrival, now
-            number = self._count
-        if self.min_interval_s is None or previous is None:
-            return number, False
-        return number, now - previous < self.min_interval_s - _INTERVAL_SLACK_S
-
-    def _reply(self, ask: Asked, size: int, kind: str) -> Reply:
-        """The normal answer of this style (``content_not_list``: the locations replaced by an object)."""
-        broken = kind == "content_not_list"
-        if self.style not in PAGED:
-            return unpaged(self.style, {"oops": 1} if broken else self._locations, self._tariffs)
-        pager = Pager(self.style, self.page_size, self.url, self.quirks)
-        return pager.page(self._locations, ask, size, broken=broken)
 
 
 class OcpiSandbox(Service):
@@ -211,6 +87,7 @@ class OcpiSandbox(Service):
             for spec in self.specs
         }
         self._servers: dict[str, OcpiOperatorServer] = {}
+        self._mirrors: dict[str, OcpiOperatorServer] = {}
         self._feeds_path: Path | None = None
         self._stack: ExitStack | None = None
 
@@ -219,6 +96,13 @@ class OcpiSandbox(Service):
         """Operator slug -> its running server."""
         self._running()
         return dict(self._servers)
+
+    @property
+    def mirrors(self) -> dict[str, OcpiOperatorServer]:
+        """Operator slug -> the mirror on 127.0.0.2 that its ``link_elsewhere`` or ``redirect_elsewhere``
+        leads to."""
+        self._running()
+        return dict(self._mirrors)
 
     @property
     def feeds_path(self) -> Path:
@@ -230,14 +114,22 @@ class OcpiSandbox(Service):
         if self._stack is not None:
             return self
         with ExitStack() as stack:
-            servers = {spec.operator: stack.enter_context(self._server(spec)) for spec in self.specs}
+            mirrors = {
+                spec.operator: stack.enter_context(self._server(spec, mirror=True))
+                for spec in self.specs
+                if spec.hostile and spec.hostile.kind in ELSEWHERE and not spec.hostile.elsewhere
+            }
+            servers = {
+                spec.operator: stack.enter_context(self._server(spec, elsewhere=mirrors.get(spec.operator)))
+                for spec in self.specs
+            }
             directory = Path(tempfile.mkdtemp(prefix="sandbox-ocpi-"))
             stack.callback(shutil.rmtree, directory, ignore_errors=True)
             path = directory / "feeds.yaml"
             path.write_text(
                 feeds_yaml(self.specs, {op: s.url for op, s in servers.items()}), encoding="utf-8"
             )
-            self._servers, self._feeds_path = servers, path
+            self._servers, self._mirrors, self._feeds_path = servers, mirrors, path
             self._stack = stack.pop_all()
         return self
 
@@ -246,7 +138,7 @@ class OcpiSandbox(Service):
         stack, self._stack = self._stack, None
         if stack is not None:
             stack.close()
-        self._servers, self._feeds_path = {}, None
+        self._servers, self._mirrors, self._feeds_path = {}, {}, None
 
     def env(self) -> dict[str, str]:
         """``UK_OCPI_FEEDS`` and every token variable the feed list names (``SANDBOX_OCPI_TOKEN`` always)."""
@@ -258,21 +150,31 @@ class OcpiSandbox(Service):
             raise RuntimeError("OcpiSandbox is not running; use it as a context manager")
         return self._feeds_path
 
-    def _server(self, spec: FeedSpec) -> OcpiOperatorServer:
+    def _server(
+        self, spec: FeedSpec, *, mirror: bool = False, elsewhere: OcpiOperatorServer | None = None
+    ) -> OcpiOperatorServer:
+        """The operator of `spec`; `mirror`: its pages on 127.0.0.2, asking for the token only when the
+        feed list sends it there; `elsewhere`: the mirror its hostile Link or redirect leads to."""
+        token = spec.token if not mirror or spec.send_secret_to else None
+        hostile = spec.hostile
+        if hostile is not None and elsewhere is not None:
+            hostile = replace(hostile, elsewhere=elsewhere.base_url)
         return OcpiOperatorServer(
             self.locations[spec.operator],
             style=spec.style,
             page_size=spec.page_size,
             tariffs=make_tariffs(spec.operator),
-            token=spec.token,
-            auth_header=spec.auth_header,
-            auth_param=spec.auth_param,
+            token=token,
+            auth_header=spec.auth_header if token else None,
+            auth_param=spec.auth_param if token else None,
             quirks=spec.quirks,
-            min_interval_s=spec.min_interval_s,
-            always_fail=spec.always_fail,
-            status_code=spec.status_code,
+            min_interval_s=None if mirror else spec.min_interval_s,
+            always_fail=spec.always_fail and not mirror,
+            status_code=None if mirror else spec.status_code,
             latency_s=spec.latency_s,
-            faults=spec.faults,
+            faults=None if mirror else spec.faults,
+            hostile=None if mirror else hostile,
+            host=OTHER_HOST if mirror else "127.0.0.1",
         )
 
 
@@ -296,6 +198,9 @@ def feeds_yaml(specs: Sequence[FeedSpec], urls: Mapping[str, str]) -> str:
             lines.append(f"    query_param: {spec.auth_param}")
         if spec.min_interval_s is not None:
             lines.append(f"    min_interval_s: {f'{spec.min_interval_s:.6f}'.rstrip('0').rstrip('.')}")
+        for key in ("follow_hosts", "send_secret_to"):
+            if hosts := getattr(spec, key):
+                lines.append(f"    {key}: [{', '.join(hosts)}]")
     return "\n".join(lines) + "\n"
 
 
