@@ -106,6 +106,11 @@ def origin_of(url: str) -> str:
     return f"{scheme}://{host}:{port}"
 
 
+def host_list(text: str) -> list[str]:
+    """The hosts a setting such as ECONNECT_FOLLOW_HOSTS names, separated by commas or spaces."""
+    return [host for host in text.replace(",", " ").split() if host]
+
+
 def _host_entry(entry: str) -> str:
     """A `follow_hosts` entry as "host" or "host:port", lower-case; ValueError for anything else."""
     text = entry.strip().lower()

@@ -16,7 +16,7 @@ from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import Field
 from pydantic_core import from_json
 
-from pipeline.resources.http import HttpClient, HttpSettings, InvalidBody, UpstreamError
+from pipeline.resources.http import HttpClient, HttpSettings, InvalidBody, Origins, UpstreamError
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,11 @@ class _RepeatGuard:
 
 
 class EConnectApi(ConfigurableResource):
-    """Basic-auth client for `GET {base_url}/masterdata/cpos/{business_partner}/chargingstations`."""
+    """Basic-auth client for `GET {base_url}/masterdata/cpos/{business_partner}/chargingstations`.
+
+    Requests go to `base_url`'s origin only; a redirect elsewhere is refused before it is followed,
+    unless `follow_hosts` names that host, and the credentials never leave `base_url`'s origin.
+    """
 
     base_url: str = Field(
         description="The API's base URL (ECONNECT_API_URL), e.g. https://api.services-emobility.com."
@@ -98,6 +102,11 @@ class EConnectApi(ConfigurableResource):
     )
     max_rps: float | None = Field(
         default=None, gt=0, description="Optional cap on requests per second (ECONNECT_MAX_RPS)."
+    )
+    follow_hosts: list[str] = Field(
+        default=[],
+        description="ECONNECT_FOLLOW_HOSTS: hosts ('host' or 'host:port') besides base_url's own that a "
+        "redirect may lead to (a mirror, a CDN); they never receive the credentials.",
     )
     http: HttpSettings = HttpSettings()
 
@@ -169,6 +178,9 @@ class EConnectApi(ConfigurableResource):
             refused_hint="The credentials were not accepted: check ECONNECT_USERNAME, ECONNECT_PASSWORD and "
             "ECONNECT_BUSINESS_PARTNER.",
             logger=get_dagster_logger(),
+            origins=Origins.of(
+                self.base_url, follow_hosts=self.follow_hosts, setting="ECONNECT_FOLLOW_HOSTS"
+            ),
         )
 
     def _fetch_page(self, client: HttpClient, url: str, number: int) -> Page:

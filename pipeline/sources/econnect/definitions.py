@@ -1,7 +1,12 @@
-"""What the eConnect source registers, and when it is on: its URL, user, password and business partner."""
+"""What the eConnect source registers, and when it is on: its URL, user, password and business partner.
+
+Optional: ECONNECT_MAX_CONCURRENCY, ECONNECT_MAX_RPS, and ECONNECT_FOLLOW_HOSTS (hosts, comma- or
+space-separated, that a redirect from the API may lead to; none by default, credentials never go there).
+"""
 
 from dagster import Definitions, EnvVar, load_assets_from_modules
 
+from pipeline.resources.upstream import host_list
 from pipeline.sources.econnect import NAME, assets, history
 from pipeline.sources.econnect.client import EConnectApi
 from pipeline.sources.econnect.sensors import econnect_change_sensor
@@ -28,6 +33,7 @@ def build(context: SourceContext) -> Definitions:
                 business_partner=EnvVar(PARTNER),
                 max_concurrency=int(context.get("ECONNECT_MAX_CONCURRENCY", "4")),
                 max_rps=float(rps) if rps else None,
+                follow_hosts=host_list(context.get("ECONNECT_FOLLOW_HOSTS")),
                 http=context.http,
             )
         },

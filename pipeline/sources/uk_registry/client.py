@@ -10,28 +10,52 @@ from dagster import ConfigurableResource, get_dagster_logger
 from pydantic import Field
 from upath import UPath
 
-from pipeline.resources.http import Download, HttpClient, HttpSettings
+from pipeline.resources.http import Download, HttpClient, HttpSettings, Origins
 from pipeline.sources.uk_registry.raw import DEVICES
+
+MAX_BYTES = 8 << 30  # NCR_MAX_BYTES' default
 
 
 class RegistryApi(ConfigurableResource):
-    """`GET {url}` → `{"Scheme": ..., "ChargeDevice": [...]}`, from a mirror or an archived dump."""
+    """`GET {url}` → `{"Scheme": ..., "ChargeDevice": [...]}`, from a mirror or an archived dump.
+
+    Requests go to `url`'s origin only; a redirect elsewhere is refused before it is followed, unless
+    `follow_hosts` names that host (a mirror handing the dump to a CDN). A document larger than
+    `max_bytes` is stopped as soon as it passes it, and nothing of it is kept.
+    """
 
     url: str = Field(description="Where the registry-format document is served (NCR_API_URL).")
+    follow_hosts: list[str] = Field(
+        default=[],
+        description="NCR_FOLLOW_HOSTS: hosts ('host' or 'host:port') besides the URL's own that a redirect "
+        "may lead to (a mirror handing the dump to a CDN); credentials in the URL never go there.",
+    )
+    max_bytes: int = Field(
+        default=MAX_BYTES,
+        gt=0,
+        description="NCR_MAX_BYTES: the most one download may take, decoded (default 8 GiB; a real "
+        "registry dump is a few GB).",
+    )
     http: HttpSettings = HttpSettings()
 
     def http_client(self, *, polling: bool = False) -> HttpClient:
         settings = self.http.for_polling() if polling else self.http
-        return HttpClient(settings, logger=get_dagster_logger())
+        origins = Origins.of(self.url, follow_hosts=self.follow_hosts, setting="NCR_FOLLOW_HOSTS")
+        return HttpClient(settings, logger=get_dagster_logger(), origins=origins)
 
     def download(self, target: Path | UPath, client: HttpClient | None = None) -> Download:
         """Stream the document into `target` (never whole in memory); it is complete when this returns.
 
         A body that does not parse to its end is retried from the beginning, so `target` never mixes
-        two attempts or holds half a document.
+        two attempts or holds half a document; one passing `max_bytes` fails at once (`TooLarge`).
         """
         return (client or self.http_client()).download_json(
-            self.url, target, what="the registry download", array=DEVICES
+            self.url,
+            target,
+            what="the registry download",
+            array=DEVICES,
+            max_bytes=self.max_bytes,
+            max_bytes_setting="NCR_MAX_BYTES",
         )
 
     def changed_since(self, validators: Mapping[str, str]) -> tuple[bool | None, dict[str, str]]:

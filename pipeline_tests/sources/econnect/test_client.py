@@ -6,9 +6,19 @@ import time
 import pytest
 import responses
 
-from pipeline.resources.http import CredentialsRefusedError, HttpSettings, RateLimiter, UpstreamError
+from pipeline.resources.http import (
+    CredentialsRefusedError,
+    HttpSettings,
+    OriginRefused,
+    RateLimiter,
+    UpstreamError,
+)
 from pipeline.sandbox import EConnectServer, make_stations
+from pipeline.sandbox._http import json_reply
+from pipeline.sandbox._origins import OTHER_HOST, Recorder, redirect
 from pipeline.sources.econnect.client import EConnectApi
+from pipeline.sources.econnect.definitions import build
+from pipeline.sources.plugin import SourceContext
 
 BASE = "http://econnect.test"
 URL = f"{BASE}/masterdata/cpos/BP1/chargingstations"
@@ -153,3 +163,34 @@ def test_rate_limiter_spaces_request_starts_evenly():
     assert [limiter.wait_time() for _ in range(3)] == [0.0, 0.5, 1.0]
     now[0] = 105.0
     assert limiter.wait_time() == 0.0
+
+
+def test_a_redirect_to_another_origin_is_refused_unless_econnect_follow_hosts_names_it():
+    path = "/masterdata/cpos/BP/chargingstations"
+    with Recorder({path: json_reply(200, {"content": []})}, host=OTHER_HOST) as other, Recorder() as home:
+        home.routes[path] = redirect(f"{other.base_url}{path}?page=0&size=100")
+        settings = {"base_url": home.base_url, "password": "s3cret-pw", "business_partner": "BP"}
+        with pytest.raises(
+            OriginRefused, match=r"not requested\. If 127\.0\.0\.2:\d+ .* ECONNECT_FOLLOW_HOSTS"
+        ):
+            list(api(**settings).iter_pages())
+        assert other.seen == []
+        pages = list(api(**settings, follow_hosts=[OTHER_HOST]).iter_pages())
+        [(_, sent_home), (_, sent_home_again)] = home.seen
+        [(_, sent_other)] = other.seen
+    assert [page.records for page in pages] == [0]
+    assert sent_home["authorization"] == sent_home_again["authorization"] != ""
+    assert "authorization" not in sent_other  # the password never leaves the API's origin
+
+
+def test_econnect_follow_hosts_is_read_from_the_environment():
+    environ = {
+        "ECONNECT_API_URL": "https://api.test",
+        "ECONNECT_FOLLOW_HOSTS": " mirror.test, cdn.test:8443  other.test ",
+    }
+    resource = build(SourceContext(environ)).resources["econnect"]
+    assert resource.follow_hosts == ["mirror.test", "cdn.test:8443", "other.test"]
+    assert (
+        build(SourceContext({"ECONNECT_API_URL": "https://api.test"})).resources["econnect"].follow_hosts
+        == []
+    )
