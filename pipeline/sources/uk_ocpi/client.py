@@ -131,7 +131,9 @@ class OcpiFeeds(ConfigurableResource):
 
     def day_budget(self, feed: Feed) -> ByteBudget:
         """The bytes `feed` may still send today: one budget for its pages (and, later, its tariffs)."""
-        return ByteBudget(self.max_bytes, setting=MAX_BYTES, what=f"feed {feed.operator} on one day")
+        return ByteBudget(
+            self.max_bytes, setting=MAX_BYTES, what=f"the day's download of feed {feed.operator}"
+        )
 
     def fetch(
         self,

@@ -248,7 +248,8 @@ def test_follow_hosts_and_send_secret_to_are_read_as_hosts_in_lower_case(tmp_pat
         (
             "{operator: x, name: X, url: 'https://x.test/l', follow_hosts: [cdn.test], "
             "send_secret_to: [cdn.test]}",
-            "entry 2 ('x'), key `send_secret_to`: needs `token_env`, the variable holding the secret to send.",
+            "entry 2 ('x'), key `send_secret_to`: needs `token_env`, the variable holding the secret to "
+            "send.",
         ),
         (
             "{operator: x, name: X, url: 'https://x.test/l', token_env: K, follow_hosts: [cdn.test], "
