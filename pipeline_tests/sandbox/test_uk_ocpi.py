@@ -7,6 +7,7 @@ import base64
 import json
 import re
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,9 +23,11 @@ from pipeline.sandbox.uk_ocpi import (
     CASE_POWER_W,
     CASES,
     DEFAULT_FEEDS,
+    HOSTILE,
     LOCATIONS_PATH,
     OCPI_TOKEN,
     FeedSpec,
+    Hostile,
     OcpiOperatorServer,
     OcpiSandbox,
     location_cases,
@@ -512,3 +515,103 @@ def test_the_default_set_has_two_feeds_shaped_like_real_uk_feeds():
     assert all("max_voltage" not in c and "voltage" in c for c in connectors)
     assert all(isinstance(site["id"], int) for site in back_office if "id" in site)
     assert sum(str(site["evses"][0].get("uid")) == "1" for site in back_office) > 30
+
+
+# --- Hostile operators (issue 19) ---------------------------------------------------------------------------
+
+ELSEWHERE = "http://127.0.0.2:9"  # never contacted by these tests: only written into answers
+P = LOCATIONS_PATH
+
+
+def test_a_hostile_kind_must_be_known_and_its_page_and_size_sensible():
+    with pytest.raises(ValueError, match=r"unknown hostile kind 'loop'; expected one of \['endless_page', "):
+        Hostile("loop")
+    with pytest.raises(ValueError, match="from_page must be >= 0 and bomb_bytes >= 3"):
+        Hostile("gzip_bomb", bomb_bytes=2)
+    with pytest.raises(ValueError, match="send_secret_to names a host follow_hosts does not"):
+        FeedSpec("x", "X", token=OCPI_TOKEN, send_secret_to=("127.0.0.2",))
+    assert sorted(HOSTILE) == ["endless_page", "gzip_bomb", "link_elsewhere", "redirect_elsewhere"]
+
+
+def test_link_elsewhere_moves_the_next_page_to_the_other_origin_echoing_the_query(start, locations):
+    server = start(page_size=10, hostile=Hostile("link_elsewhere", from_page=2, elsewhere=ELSEWHERE))
+    first = _get(server.url, params={"apiKey": "echoed"})
+    assert (
+        first.headers["Link"] == f'<{server.url}?apiKey=echoed&offset=10&limit=10>; rel="next"'
+    )  # page 1 home
+    second = _get(server.url, params={"apiKey": "echoed", "offset": 10, "limit": 10})
+    assert second.headers["Link"] == f'<{ELSEWHERE}{P}?apiKey=echoed&offset=20&limit=10>; rel="next"'
+    assert second.json()["data"] == locations[10:20]
+    cursor = start(
+        style="items_cursor",
+        page_size=10,
+        quirks={"cursor_url"},
+        hostile=Hostile("link_elsewhere", elsewhere=ELSEWHERE),
+    )
+    assert _get(cursor.url).json()["next"].startswith(f"{ELSEWHERE}{P}?cursor=")
+
+
+def test_redirect_elsewhere_answers_302_to_the_same_path_and_query_there(start, locations):
+    server = start(page_size=10, hostile=Hostile("redirect_elsewhere", elsewhere=ELSEWHERE))
+    assert _get(server.url).json()["data"] == locations[:10]  # page 0 as usual
+    moved = _get(server.url, params={"offset": 10, "limit": 10}, allow_redirects=False)
+    assert (moved.status_code, moved.headers["Location"]) == (302, f"{ELSEWHERE}{P}?offset=10&limit=10")
+    assert server.requests == [(P, 200), (f"{P}?offset=10&limit=10", 302)]
+
+
+def test_a_gzip_bomb_is_small_on_the_wire_and_expands_to_exactly_its_size(start):
+    server = start(hostile=Hostile("gzip_bomb", from_page=0, bomb_bytes=5 << 20))
+    response = _get(server.url, stream=True)
+    wire = response.raw.read(decode_content=False)
+    assert response.headers["Content-Encoding"] == "gzip" and len(wire) < 10_000
+    body = zlib.decompress(wire, 31)
+    assert len(body) == 5 << 20 and json.loads(body) == [0] * ((5 << 20) // 2 - 1)  # "[ 0,0,...,0]"
+
+
+def test_an_endless_page_is_chunked_without_a_length_and_does_not_end(start, locations):
+    server = start(page_size=10, hostile=Hostile("endless_page"))
+    assert _get(server.url).json()["data"] == locations[:10]
+    with _get(server.url, params={"offset": 10, "limit": 10}, stream=True) as response:
+        assert "Content-Length" not in response.headers
+        assert response.headers["Transfer-Encoding"] == "chunked"
+        read = b""
+        for chunk in response.iter_content(1 << 16):
+            read += chunk
+            if len(read) > 3 << 20:
+                break
+    assert read.startswith(b'{"data":[0,0,') and len(read) > 3 << 20
+    assert server.requests == [(P, 200), (f"{P}?offset=10&limit=10", 200)]
+
+
+def test_a_sandbox_mirrors_a_feed_leading_elsewhere_on_127_0_0_2_and_lists_its_follow_hosts():
+    specs = [
+        FeedSpec("plain", "Plain"),
+        FeedSpec(
+            "moved", "Moved", hostile=Hostile("redirect_elsewhere", from_page=0), follow_hosts=("127.0.0.2",)
+        ),
+        FeedSpec(
+            "linked",
+            "Linked",
+            token=OCPI_TOKEN,
+            hostile=Hostile("link_elsewhere"),
+            follow_hosts=("127.0.0.2",),
+            send_secret_to=("127.0.0.2",),
+        ),
+    ]
+    with OcpiSandbox(specs) as feeds:
+        mirrors, servers = feeds.mirrors, feeds.servers
+        assert sorted(mirrors) == ["linked", "moved"]
+        assert all(mirror.base_url.startswith("http://127.0.0.2:") for mirror in mirrors.values())
+        moved = _get(servers["moved"].url)  # followed: the mirror serves the same locations, no token asked
+        assert moved.json()["data"] == feeds.locations["moved"][:10]
+        assert [path for path, _ in mirrors["moved"].requests] == [P]
+        assert _get(mirrors["linked"].url).status_code == 401  # it asks for the token sent there
+        link = _get(servers["linked"].url, headers={"Authorization": f"Token {OCPI_TOKEN}"}).headers["Link"]
+        assert link.startswith(f"<{mirrors['linked'].url}?offset=10&limit=10>")
+        assert servers["linked"].seen_headers[-1]["authorization"] == f"Token {OCPI_TOKEN}"
+        listed = yaml.safe_load(feeds.feeds_path.read_text())["feeds"]
+    assert [(f.get("follow_hosts"), f.get("send_secret_to")) for f in listed] == [
+        (None, None),
+        (["127.0.0.2"], None),
+        (["127.0.0.2"], ["127.0.0.2"]),
+    ]
