@@ -149,6 +149,7 @@ CONNECTORS_FROM: dict[str, list[catalog.Source]] = {
     "max_amperage": [f"{C}max_amperage", f"{C}amperage"],
     "max_electric_power": [f"{C}max_electric_power"],
     "power_w": [*POWER_FROM],
+    "tariff_ids": [f"{C}tariff_ids", f"{C}tariff_id"],
 }
 FROM_EVSES = {"uk_ocpi_evses": catalog.columns(Evses)}
 _FETCH = ["wire_style", "pages", "records", "declared_total", "short", "ended", "boms"]
