@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Self, TypeVar
 
-from pipeline.sandbox._service import Service
+from pipeline.sandbox._service import Service, close_stack
 from pipeline.sandbox.econnect import BUSINESS_PARTNER, PASSWORD, USERNAME, EConnectServer, make_stations
 from pipeline.sandbox.faults import Fault
 from pipeline.sandbox.uk_ocpi import FeedSpec, OcpiOperatorServer, OcpiSandbox, make_locations
@@ -118,9 +118,7 @@ class Sandbox(Service):
 
     def stop(self) -> None:
         """Stop everything in reverse start order; safe to call twice."""
-        stack, self._stack = self._stack, None
-        if stack is not None:
-            stack.close()
+        close_stack(self)
         self._econnect = self._ncr = self._s3 = None
         self._ocpi = None
 

@@ -12,8 +12,6 @@ intervals in a ``hosts:`` map or on every feed. Used by tests and the benchmark 
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -29,7 +27,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from pipeline.sandbox._http import Reply, Upstream, json_reply
 from pipeline.sandbox._ocpi_data import make_locations
-from pipeline.sandbox._service import Service
+from pipeline.sandbox._service import Service, close_stack, temporary_file
 
 FEED_PATH = "/{operator}/ocpi/2.2.1/locations"
 _FORBIDDEN = b"<html><body><h1>403 Forbidden</h1><p>Too many requests from your address.</p></body></html>"
@@ -179,17 +177,12 @@ class OcpiHosts(Service):
                     latency_s=self.latency_s,
                 )
                 self.hosts[spec.name] = stack.enter_context(host)
-            directory = Path(tempfile.mkdtemp(prefix="sandbox-ocpi-hosts-"))
-            stack.callback(shutil.rmtree, directory, ignore_errors=True)
-            self.feeds_path = directory / "feeds.yaml"
-            self.feeds_path.write_text(self.feed_list(), encoding="utf-8")
+            self.feeds_path = temporary_file(stack, "sandbox-ocpi-hosts-", "feeds.yaml", self.feed_list())
             self._stack = stack.pop_all()
         return self
 
     def stop(self) -> None:
-        stack, self._stack = self._stack, None
-        if stack is not None:
-            stack.close()
+        close_stack(self)
         self.hosts, self.feeds_path = {}, None
 
     def env(self) -> dict[str, str]:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
@@ -38,7 +36,7 @@ from pipeline.sandbox._ocpi_hostile import ELSEWHERE, HOSTILE, Hostile
 from pipeline.sandbox._ocpi_server import LOCATIONS_PATH, OcpiOperatorServer
 from pipeline.sandbox._ocpi_variants import apply
 from pipeline.sandbox._origins import OTHER_HOST
-from pipeline.sandbox._service import Service
+from pipeline.sandbox._service import Service, close_stack, temporary_file
 
 __all__ = [
     "CASES",
@@ -123,21 +121,15 @@ class OcpiSandbox(Service):
                 spec.operator: stack.enter_context(self._server(spec, elsewhere=mirrors.get(spec.operator)))
                 for spec in self.specs
             }
-            directory = Path(tempfile.mkdtemp(prefix="sandbox-ocpi-"))
-            stack.callback(shutil.rmtree, directory, ignore_errors=True)
-            path = directory / "feeds.yaml"
-            path.write_text(
-                feeds_yaml(self.specs, {op: s.url for op, s in servers.items()}), encoding="utf-8"
-            )
+            text = feeds_yaml(self.specs, {op: s.url for op, s in servers.items()})
+            path = temporary_file(stack, "sandbox-ocpi-", "feeds.yaml", text)
             self._servers, self._mirrors, self._feeds_path = servers, mirrors, path
             self._stack = stack.pop_all()
         return self
 
     def stop(self) -> None:
         """Stop every operator and remove the feed list; safe to call twice."""
-        stack, self._stack = self._stack, None
-        if stack is not None:
-            stack.close()
+        close_stack(self)
         self._servers, self._mirrors, self._feeds_path = {}, {}, None
 
     def env(self) -> dict[str, str]:
