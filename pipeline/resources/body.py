@@ -14,10 +14,12 @@ class _Stats(Protocol):
 
 @dataclass(frozen=True)
 class Download:
-    """A body streamed to disk: how many bytes, and the response headers (e.g. ETag)."""
+    """A body streamed to disk: how many bytes, the response headers (e.g. ETag), and the URL that
+    answered (the last hop of any redirects: what a relative URL in the answer is relative to)."""
 
     bytes: int
     headers: Mapping[str, str]
+    url: str = ""
 
 
 _BOM = b"\xef\xbb\xbf"

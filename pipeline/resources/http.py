@@ -268,7 +268,7 @@ class HttpClient:
                             pass
                 except (ijson.JSONError, JsonArrayError) as exc:
                     raise InvalidBody(unparseable(body, exc)) from None
-            return Download(bytes=body.bytes, headers=CaseInsensitiveDict(response.headers))
+            return Download(bytes=body.bytes, headers=CaseInsensitiveDict(response.headers), url=response.url)
 
         try:
             download = self.fetch(url, read, headers=headers, what=what)

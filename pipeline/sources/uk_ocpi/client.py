@@ -223,7 +223,8 @@ def _read_pages(pages: _Pages, result: FeedFetch, max_pages: int) -> None:
             result.ended = "empty page"
             return
         previous, offset = info.digest, offset + info.items
-        follow, guessed, result.ended = _next_page(feed.url, url, download.headers, info, offset, total)
+        answered = download.url or url  # after a redirect, relative URLs are relative to where it led
+        follow, guessed, result.ended = _next_page(feed.url, answered, download.headers, info, offset, total)
         if follow is None:
             return
         # A Link or a body's `next` may name any URL: nothing is asked off the feed's origins.

@@ -12,7 +12,7 @@ from upath import UPath
 
 from pipeline.resources.http import CredentialsRefusedError, HttpSettings, UpstreamError
 from pipeline.resources.raw_zone import RawZone
-from pipeline.sandbox._http import Upstream, json_reply
+from pipeline.sandbox._http import Reply, Upstream, json_reply
 from pipeline.sandbox.faults import Fault
 from pipeline.sandbox.uk_ocpi import LOCATIONS_PATH as P
 from pipeline.sandbox.uk_ocpi import OcpiOperatorServer, make_locations
@@ -537,3 +537,34 @@ def test_a_query_param_secret_never_reaches_a_log_line_or_an_error(tmp_path, mon
     ]
     assert len(lines) == 5 and all(f"{param}=***" in line for line in lines)
     assert not [r for r in caplog.records if TOKEN in r.getMessage() + str(r.__dict__)]
+
+
+class Moved(Upstream):
+    """The feed moved: its old path redirects (302) to the new one, whose pages link the next one by a
+    URL relative to the new path (`locations?offset=2`)."""
+
+    def respond(self, path, headers):
+        url = urlsplit(path)
+        if url.path == "/old/locations":
+            return Reply(302, b"", headers={"Location": "/v2/ocpi/locations"})
+        if url.path != "/v2/ocpi/locations":
+            return json_reply(404, {"status_code": 2000, "status_message": f"no {url.path}"})
+        offset = int(dict(parse_qsl(url.query)).get("offset", "0"))
+        items = [{"id": f"L{n}"} for n in range(offset, min(offset + 2, 5))]
+        link = {"Link": f'<locations?offset={offset + 2}>; rel="next"'} if offset + 2 < 5 else {}
+        return json_reply(200, {"data": items, "status_code": 1000}, headers=link)
+
+
+def test_after_a_redirect_a_relative_link_is_relative_to_where_it_led(tmp_path):
+    with Moved() as server:
+        the_feed = Feed(operator="op", name="Op Ltd", url=f"{server.base_url}/old/locations")
+        result, snapshot = fetch(tmp_path, the_feed)
+        asked = [path for path, _ in server.requests]
+    assert asked == [
+        "/old/locations",
+        "/v2/ocpi/locations",
+        "/v2/ocpi/locations?offset=2",
+        "/v2/ocpi/locations?offset=4",
+    ]
+    assert (result.pages, result.records, result.ended) == (3, 5, "one document")
+    assert [location["id"] for _, location in read_locations(snapshot)] == ["L0", "L1", "L2", "L3", "L4"]
