@@ -46,20 +46,21 @@ def write_counts_csv(batches: Iterable[pa.RecordBatch], out: TextIO, header: Seq
     return rows
 
 
-def csv_count_total(lines: Iterable[str]) -> int:
-    """The sum of the `Count` column of CSV text written by `write_counts_csv` (to verify an upload)."""
-    return sum(int(row["Count"]) for row in csv.DictReader(lines))
+def csv_count_total(lines: Iterable[str], column: str = "Count") -> int:
+    """The sum of `column` of CSV text written by `write_counts_csv` (to verify an upload)."""
+    return sum(int(row[column]) for row in csv.DictReader(lines))
 
 
 @dataclass(frozen=True)
 class CountsCsv:
     """One counts CSV: its file name in the bucket, its header, the asset that uploads it, and the name
-    of that asset's check that both uploaded objects' `Count` columns sum to what was counted."""
+    of that asset's check that both uploaded objects' `total_column` sums to what was counted."""
 
     file: str  # e.g. "charger_models_UK.csv"
     header: Sequence[str]
     asset: str
     check: str
+    total_column: str = "Count"
 
     @property
     def stem(self) -> str:
@@ -101,7 +102,8 @@ def counts_csv_asset(
             AssetCheckSpec(
                 spec.check,
                 asset=spec.asset,
-                description="Reads both uploaded objects back; each Count column sums to what was counted.",
+                description=f"Reads both uploaded objects back; each {spec.total_column} column sums to what "
+                "was counted.",
             )
         ],
     )
@@ -156,5 +158,8 @@ def upload_counts_csv(
             "dagster/row_count": rows,
         }
     )
-    totals = {uris[name]: csv_count_total(s3_bucket.text_lines(key)) for name, key in keys.items()}
+    totals = {
+        uris[name]: csv_count_total(s3_bucket.text_lines(key), spec.total_column)
+        for name, key in keys.items()
+    }
     yield totals_check(spec.asset, spec.check, totals, expected_total)

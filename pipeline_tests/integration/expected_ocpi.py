@@ -108,42 +108,24 @@ def in_uk(location: dict) -> bool:
 
 
 def feed_evses(operator: str, name: str, locations: Iterable[dict]) -> list[Evse]:
-    """The feed's EVSEs as the outputs count them: each location id once (its later copy, with that copy's
-    EVSEs), published, in the UK; EVSEs keyed by location and uid (else evse_id), not REMOVED."""
-    sites: dict[object, dict] = {}
-    for position, location in enumerate(locations):
-        site_id = text(location.get("id")).casefold()
-        key = site_id if site_id else ("no id", position)
-        sites.pop(key, None)
-        sites[key] = location
-    kept: dict[tuple, Evse] = {}
-    for key, location in sites.items():
-        if location.get("publish", True) is False or str(location.get("publish")).lower() == "false":
-            continue
-        if not in_uk(location):
-            continue
-        for evse in location.get("evses") or []:
-            evse_key = (text(evse.get("uid")) or text(evse.get("evse_id"))).casefold()
-            if not evse_key:
-                continue  # a reject: neither uid nor evse_id
-            where = key if isinstance(key, str) else ""  # without a location id: the operator's uid
-            kept.pop((where, evse_key), None)  # the later copy wins
-            status = status_of(evse)
-            if status == "REMOVED":
-                continue
-            connectors = [c for c in evse.get("connectors") or [] if isinstance(c, dict)]
-            watts = [w for w in map(connector_watts, connectors) if w is not None]
-            kept[(where, evse_key)] = Evse(
+    """The feed's EVSEs as the outputs count them (see `counted_evses`)."""
+    evses = []
+    for location, evse in counted_evses(locations):
+        connectors = [c for c in evse.get("connectors") or [] if isinstance(c, dict)]
+        watts = [w for w in map(connector_watts, connectors) if w is not None]
+        evses.append(
+            Evse(
                 operator=operator,
                 name=name,
-                status=status,
+                status=status_of(evse),
                 parking_type=parking_of(location),
                 connectors="+".join(sorted({text(c.get("standard")) for c in connectors} - {""})),
                 max_power_kw=kilowatts(max(watts, default=None)),
                 postcode=postcode(location.get("postal_code")),
                 month=(text(evse.get("last_updated")) or text(location.get("last_updated")))[:7],
             )
-    return list(kept.values())
+        )
+    return evses
 
 
 def all_evses(sandbox, operators: Iterable[str]) -> list[Evse]:
@@ -176,3 +158,156 @@ def out_of_order(evses: Iterable[Evse]) -> Counter:
 def pages(spec, locations: int) -> int:
     """Pages a complete read of the fake takes: a paged fake stops after the page reaching its total."""
     return max(1, math.ceil(locations / spec.page_size)) if spec.style in PAGED else 1
+
+
+# --- Prices (issue 17), from the served tariffs, by the issue's rules, without the project's code ---------
+
+BANDS = ("slow", "fast", "rapid", "ultra_rapid", "unknown")
+CENT = Decimal("0.01")
+PRICES_HEADER = (
+    "Operator",
+    "PowerBand",
+    "Connectors",
+    "PricedConnectors",
+    "MinPencePerKWh",
+    "MedianPencePerKWh",
+    "MaxPencePerKWh",
+)
+
+
+def band(watts: Decimal | None) -> str:
+    if watts is None:
+        return "unknown"
+    kw = (watts / 1000).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return "slow" if kw < 8 else "fast" if kw < 50 else "rapid" if kw < 150 else "ultra_rapid"
+
+
+def tariff_refs(connector: dict) -> list[str]:
+    ids = connector.get("tariff_ids")
+    if isinstance(ids, list):
+        return [text(i) for i in ids if text(i)]
+    single = text(ids) or text(connector.get("tariff_id"))
+    return [single] if single else []
+
+
+def chosen(found: list[dict]) -> dict:
+    kinds = [text(t.get("type")).upper() for t in found]
+    for index, kind in enumerate(kinds):
+        if kind == "AD_HOC_PAYMENT":
+            return found[index]
+    for index, kind in enumerate(kinds):
+        if kind in ("REGULAR", ""):
+            return found[index]
+    return found[0]
+
+
+def price_of(tariff: dict) -> tuple[Decimal | None, str]:
+    """(price_min_p, reason) of one tariff by the rules; reason '' when priced."""
+    currency = text(tariff.get("currency")).upper()
+    if currency != "GBP":
+        return None, f"currency:{currency}" if currency else "no_currency"
+    components = [
+        c
+        for element in tariff.get("elements") or []
+        if isinstance(element, dict)
+        for c in element.get("price_components") or []
+        if isinstance(c, dict)
+    ]
+    if components and all(number(c.get("price")) == 0 for c in components):
+        return Decimal("0.00"), ""
+    energy = [c for c in components if text(c.get("type")).upper() == "ENERGY"]
+    values = []
+    for component in energy:
+        price = number(component.get("price"))
+        if price is None:
+            return None, "no_energy_price"
+        vat = number(component.get("vat"))
+        pence = price * 100 * (1 + vat / 100) if vat is not None else price * 100
+        values.append(pence.quantize(CENT, rounding=ROUND_HALF_UP))
+    if not values:
+        return None, "no_energy_price"
+    return min(values), ""
+
+
+def connector_prices(
+    feeds: dict[str, tuple[str, list[dict]]],
+    published: dict[str, list[dict] | None],
+    tariffs_from: dict[str, tuple[str, ...]],
+) -> list[tuple[str, str, Decimal | None]]:
+    """(operator name, band, price_min_p or None) per connector of every counted EVSE; `feeds`: slug ->
+    (name, served locations); `published`: slug -> its tariffs (None: unavailable that day)."""
+    rows = []
+    for operator, (name, locations) in feeds.items():
+        for _, evse in counted_evses(locations):
+            for connector in [c for c in evse.get("connectors") or [] if isinstance(c, dict)]:
+                price, _ = connector_price(operator, connector, published, tariffs_from)
+                rows.append((name, band(connector_watts(connector)), price))
+    return rows
+
+
+def connector_price(operator, connector, published, tariffs_from) -> tuple[Decimal | None, str]:
+    refs = tariff_refs(connector)
+    if not refs:
+        return None, "no_tariff"
+    searched = [operator, *[f for f in tariffs_from.get(operator, ()) if f != operator]]
+    found = []
+    for ref in refs:
+        for feed in searched:
+            match = [t for t in published.get(feed) or [] if text(t.get("id")).casefold() == ref.casefold()]
+            if match:
+                found.append(match[-1])
+                break
+    if not found:
+        return None, "tariff_not_found"
+    return price_of(chosen(found))
+
+
+def counted_evses(locations: Iterable[dict]) -> list[tuple[dict, dict]]:
+    """(location, EVSE) of every EVSE the outputs count: each location id once (its later copy, with that
+    copy's EVSEs), published, in the UK; EVSEs keyed by location and uid (else evse_id), not REMOVED."""
+    sites: dict[object, dict] = {}
+    for position, location in enumerate(locations):
+        site_id = text(location.get("id")).casefold()
+        key = site_id if site_id else ("no id", position)
+        sites.pop(key, None)
+        sites[key] = location
+    kept: dict[tuple, tuple[dict, dict]] = {}
+    for key, location in sites.items():
+        if location.get("publish", True) is False or str(location.get("publish")).lower() == "false":
+            continue
+        if not in_uk(location):
+            continue
+        for evse in location.get("evses") or []:
+            evse_key = (text(evse.get("uid")) or text(evse.get("evse_id"))).casefold()
+            if not evse_key:
+                continue
+            where = key if isinstance(key, str) else ""
+            kept.pop((where, evse_key), None)
+            if status_of(evse) != "REMOVED":
+                kept[(where, evse_key)] = (location, evse)
+    return list(kept.values())
+
+
+def charge_prices_csv(rows: Iterable[tuple[str, str, Decimal | None]]) -> str:
+    groups: dict[tuple[str, str], list[Decimal | None]] = {}
+    for name, power_band, price in rows:
+        groups.setdefault((name, power_band), []).append(price)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(PRICES_HEADER)
+    for name, power_band in sorted(groups, key=lambda key: (key[0], BANDS.index(key[1]))):
+        priced = sorted(p for p in groups[name, power_band] if p is not None)
+        middle = len(priced) // 2
+        median = (
+            None
+            if not priced
+            else priced[middle]
+            if len(priced) % 2
+            else (priced[middle - 1] + priced[middle]) / 2
+        )
+        cells = [
+            "" if value is None else str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+            for value in (priced[0] if priced else None, median, priced[-1] if priced else None)
+        ]
+        writer.writerow([name, power_band, len(groups[name, power_band]), len(priced), *cells])
+    return out.getvalue()
