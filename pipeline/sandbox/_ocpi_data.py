@@ -286,6 +286,9 @@ STYLES = (
 TOKEN_ENV = "SANDBOX_OCPI_TOKEN"  # noqa: S105 - the variable's name, not a secret
 OCPI_TOKEN = "sandbox-ocpi-token"  # noqa: S105 - fake, sandbox-only
 _SLUG = re.compile(r"[a-z0-9_]+")
+# How a fake operator publishes its tariffs: in its locations document (the document styles), at
+# `/ocpi/2.2.1/tariffs` paged like its locations, at `/ocpi/2.2.1/tariffs/{id}` one at a time, or not at all.
+TARIFF_MODES = ("document", "paged", "per_id", "none")
 
 
 def check_feed(
@@ -325,6 +328,9 @@ class FeedSpec:
     hostile: Hostile | None = None  # what it tries on its reader (_ocpi_hostile.HOSTILE)
     follow_hosts: tuple[str, ...] = ()  # the feed list's keys, as written there
     send_secret_to: tuple[str, ...] = ()
+    tariffs: str = "document"  # one of TARIFF_MODES
+    tariffs_from: tuple[str, ...] = ()  # other operators whose tariffs the feed list names
+    tariffs_down: bool = False  # the tariffs endpoint always answers 500
 
     def __post_init__(self) -> None:
         if not _SLUG.fullmatch(self.operator):
@@ -334,6 +340,8 @@ class FeedSpec:
             raise ValueError("auth_header and auth_param need a token")
         if not set(self.send_secret_to) <= set(self.follow_hosts):
             raise ValueError("send_secret_to names a host follow_hosts does not")
+        if self.tariffs not in TARIFF_MODES:
+            raise ValueError(f"tariffs must be one of {list(TARIFF_MODES)}, got {self.tariffs!r}")
 
     @property
     def token_env(self) -> str | None:
@@ -344,14 +352,37 @@ class FeedSpec:
 
 
 DEFAULT_FEEDS: tuple[FeedSpec, ...] = (
-    FeedSpec("sandbox_link", "Sandbox Link Ltd", "ocpi_link", 45, page_size=10),
-    FeedSpec("sandbox_total_count", "Sandbox Total Count plc", "ocpi_total_count", 40, page_size=7),
+    FeedSpec("sandbox_link", "Sandbox Link Ltd", "ocpi_link", 45, page_size=10, tariffs="paged"),
+    FeedSpec(
+        "sandbox_total_count",
+        "Sandbox Total Count plc",
+        "ocpi_total_count",
+        40,
+        page_size=7,
+        tariffs="paged",
+        tariffs_down=True,
+    ),
     FeedSpec("sandbox_locations_key", "Sandbox Locations Key Ltd", "locations_key", 40),
     FeedSpec("sandbox_data_document", "Sandbox Data Document Ltd", "data_document", 40),
     FeedSpec("sandbox_bare_array", "Sandbox Bare Array Ltd", "bare_array", 40),
-    FeedSpec("sandbox_token", "Sandbox Token Charging Ltd", "ocpi_link", 40, page_size=20, token=OCPI_TOKEN),
     FeedSpec(
-        "sandbox_polite", "Sandbox Polite Networks Ltd", "ocpi_link", 40, page_size=20, min_interval_s=0.3
+        "sandbox_token",
+        "Sandbox Token Charging Ltd",
+        "ocpi_link",
+        40,
+        page_size=20,
+        token=OCPI_TOKEN,
+        tariffs="per_id",
+    ),
+    FeedSpec(
+        "sandbox_polite",
+        "Sandbox Polite Networks Ltd",
+        "ocpi_link",
+        40,
+        page_size=20,
+        min_interval_s=0.3,
+        tariffs="none",
+        tariffs_from=("sandbox_link",),
     ),
     FeedSpec("sandbox_down", "Sandbox Down Ltd", "ocpi_link", 40, always_fail=True),
     # Shaped like real UK feeds: Mer UK's WordPress document (nested envelopes, statuses as written in the

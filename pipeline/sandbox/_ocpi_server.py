@@ -12,9 +12,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from email.message import Message
 from http.server import BaseHTTPRequestHandler
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-from pipeline.sandbox._http import Reply, Upstream
+from pipeline.sandbox._http import Reply, Upstream, json_reply
 from pipeline.sandbox._ocpi_data import (
     check_feed,
 )
@@ -27,6 +27,7 @@ from pipeline.sandbox._ocpi_wire import (
     asked,
     authorised,
     bend,
+    envelope,
     error_reply,
     status_reply,
     unpaged,
@@ -34,6 +35,7 @@ from pipeline.sandbox._ocpi_wire import (
 from pipeline.sandbox.faults import Fault, FaultQueue, cut_short, fault_reply
 
 LOCATIONS_PATH = "/ocpi/2.2.1/locations"
+TARIFFS_PATH = "/ocpi/2.2.1/tariffs"
 # A client spacing its request *starts* by exactly min_interval_s must pass despite network jitter.
 _INTERVAL_SLACK_S = 0.02
 _FORBIDDEN = b"<html><head><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1></body></html>"
@@ -50,6 +52,11 @@ class OcpiOperatorServer(Upstream):
     of the request to the endpoint. ``hostile`` misbehaves as a feed nobody controls might (see
     ``_ocpi_hostile``); ``host`` is the loopback address it binds (127.0.0.2: a second origin).
     ``seen_headers`` are the headers of every request, names lower-cased.
+
+    ``tariffs`` are published as ``tariffs_mode`` says: in the document of a document style
+    (``document``), at ``TARIFFS_PATH`` paged like ``ocpi_link`` (``paged``), at ``TARIFFS_PATH/{id}``
+    one at a time, ids matched whatever their case, unknown ones 404 (``per_id``), or not at all;
+    ``tariffs_down`` answers 500 there. Tariff requests share the endpoint's auth and interval.
     """
 
     def __init__(
@@ -71,6 +78,8 @@ class OcpiOperatorServer(Upstream):
         fault_key: str = "page",
         hostile: Hostile | None = None,
         host: str = "127.0.0.1",
+        tariffs_mode: str = "document",
+        tariffs_down: bool = False,
     ) -> None:
         super().__init__(latency_s=latency_s)
         self.host, self.hostile = host, hostile
@@ -84,6 +93,7 @@ class OcpiOperatorServer(Upstream):
         self.fault_key = fault_key
         self._locations = list(locations)
         self._tariffs = list(tariffs)
+        self.tariffs_mode, self.tariffs_down = tariffs_mode, tariffs_down
         self._faults = FaultQueue(faults or {})
         self._served: dict[int, bytes] = {}  # last normal body per page, for repeat_previous_page
         self._count = 0
@@ -121,7 +131,9 @@ class OcpiOperatorServer(Upstream):
 
     def respond(self, path: str, headers: Message) -> Reply:
         url = urlsplit(path)
-        if url.path.rstrip("/") != LOCATIONS_PATH:
+        where = url.path.rstrip("/")
+        tariffs = self._tariffs_path(where)
+        if where != LOCATIONS_PATH and tariffs is None:
             return status_reply(404, 2000, f"No endpoint at {url.path}")
         number, too_soon = self._arrive(headers)
         if too_soon:
@@ -130,6 +142,8 @@ class OcpiOperatorServer(Upstream):
             self.token, headers, url.query, header=self.auth_header, param=self.auth_param
         ):
             return status_reply(401, 2000, "Unauthorized: missing or unknown credentials token")
+        if tariffs is not None:
+            return self._tariffs_reply(tariffs, url.query)
         if self.always_fail:
             return status_reply(500, 3000, STATUS_MESSAGES[3000])
         try:
@@ -161,6 +175,29 @@ class OcpiOperatorServer(Upstream):
                 self._served[page] = reply.body
         return cut_short(reply, fault)
 
+    def _tariffs_path(self, where: str) -> str | None:
+        """'' for the paged tariffs endpoint, the id asked for at ``/tariffs/{id}``, else None."""
+        if self.tariffs_mode == "paged" and where == TARIFFS_PATH:
+            return ""
+        if self.tariffs_mode == "per_id" and where.startswith(f"{TARIFFS_PATH}/"):
+            return unquote(where.removeprefix(f"{TARIFFS_PATH}/")) or None
+        return None
+
+    def _tariffs_reply(self, tariff_id: str, query: str) -> Reply:
+        if self.tariffs_down:
+            return status_reply(500, 3000, STATUS_MESSAGES[3000])
+        if tariff_id:
+            found = [t for t in self._tariffs if str(t.get("id", "")).casefold() == tariff_id.casefold()]
+            if not found:
+                return status_reply(404, 2004, f"Unknown Tariff {tariff_id}")
+            return json_reply(200, envelope(found[0]))
+        try:
+            ask = asked(query)
+        except ValueError as error:
+            return status_reply(400, 2001, str(error))
+        pager = Pager("ocpi_link", self.page_size, f"{self.base_url}{TARIFFS_PATH}")
+        return pager.page(self._tariffs, ask, min(ask.limit or self.page_size, self.page_size))
+
     def _size(self, ask: Asked) -> int:
         return min(ask.limit or self.page_size, self.page_size)
 
@@ -183,6 +220,7 @@ class OcpiOperatorServer(Upstream):
         """The normal answer of this style (``content_not_list``: the locations replaced by an object)."""
         broken = kind == "content_not_list"
         if self.style not in PAGED:
-            return unpaged(self.style, {"oops": 1} if broken else self._locations, self._tariffs)
+            published = self._tariffs if self.tariffs_mode == "document" else []
+            return unpaged(self.style, {"oops": 1} if broken else self._locations, published)
         pager = Pager(self.style, self.page_size, self.url, self.quirks)
         return pager.page(self._locations, ask, size, broken=broken)

@@ -31,9 +31,11 @@ from pipeline.sandbox._ocpi_data import (
     location_cases,
     make_locations,
     make_tariffs,
+    party_id,
 )
 from pipeline.sandbox._ocpi_hostile import ELSEWHERE, HOSTILE, Hostile
-from pipeline.sandbox._ocpi_server import LOCATIONS_PATH, OcpiOperatorServer
+from pipeline.sandbox._ocpi_server import LOCATIONS_PATH, TARIFFS_PATH, OcpiOperatorServer
+from pipeline.sandbox._ocpi_tariffs import tariff_set
 from pipeline.sandbox._ocpi_variants import apply
 from pipeline.sandbox._origins import OTHER_HOST
 from pipeline.sandbox._service import Service, close_stack, temporary_file
@@ -47,6 +49,7 @@ __all__ = [
     "LOCATIONS_PATH",
     "OCPI_TOKEN",
     "STYLES",
+    "TARIFFS_PATH",
     "TOKEN_ENV",
     "FeedSpec",
     "Hostile",
@@ -78,6 +81,9 @@ class OcpiSandbox(Service):
         operators = [spec.operator for spec in self.specs]
         if len(set(operators)) != len(operators):
             raise ValueError(f"operators must be unique, got {operators}")
+        strays = [op for spec in self.specs for op in spec.tariffs_from if op not in operators]
+        if strays:
+            raise ValueError(f"tariffs_from names operators the sandbox does not run: {strays}")
         self.locations: dict[str, list[dict]] = {
             spec.operator: apply(make_locations(spec.operator, spec.locations, seed=seed), *spec.variants)
             if isinstance(spec.locations, int)
@@ -137,6 +143,16 @@ class OcpiSandbox(Service):
         tokens = {spec.token_env: spec.token for spec in self.specs if spec.token_env and spec.token}
         return {FEEDS_ENV: str(self.feeds_path), TOKEN_ENV: OCPI_TOKEN, **tokens}
 
+    def tariffs(self, operator: str) -> list[dict]:
+        """What `operator` publishes: the tariffs its connectors name (``make_tariffs``), those of every
+        feed naming it in ``tariffs_from`` (as Evolt publishes ChargePlace Scotland's), then every case
+        of ``_ocpi_tariffs`` under its party (``tariff_set``) when it has a tariffs endpoint, for
+        connectors a variant points there (a document keeps only its own three, as before)."""
+        others = [spec.operator for spec in self.specs if operator in spec.tariffs_from]
+        own = [t for op in (operator, *others) for t in make_tariffs(op)]
+        mode = next(spec.tariffs for spec in self.specs if spec.operator == operator)
+        return own + tariff_set(party_id(operator)) if mode in ("paged", "per_id") else own
+
     def _running(self) -> Path:
         if self._feeds_path is None:
             raise RuntimeError("OcpiSandbox is not running; use it as a context manager")
@@ -155,7 +171,9 @@ class OcpiSandbox(Service):
             self.locations[spec.operator],
             style=spec.style,
             page_size=spec.page_size,
-            tariffs=make_tariffs(spec.operator),
+            tariffs=self.tariffs(spec.operator),
+            tariffs_mode=spec.tariffs,
+            tariffs_down=spec.tariffs_down and not mirror,
             token=token,
             auth_header=spec.auth_header if token else None,
             auth_param=spec.auth_param if token else None,
@@ -182,6 +200,12 @@ def feeds_yaml(specs: Sequence[FeedSpec], urls: Mapping[str, str]) -> str:
             f"    name: {_scalar(spec.name)}",
             f"    url: {urls[spec.operator]}",
         ]
+        if spec.tariffs in ("paged", "per_id"):
+            base = urls[spec.operator].removesuffix(LOCATIONS_PATH)
+            tail = "/{tariff_id}" if spec.tariffs == "per_id" else ""
+            lines.append(f"    tariffs_url: {json.dumps(base + TARIFFS_PATH + tail)}")
+        if spec.tariffs_from:
+            lines.append(f"    tariffs_from: [{', '.join(spec.tariffs_from)}]")
         if spec.token_env:
             lines.append(f"    token_env: {spec.token_env}")
         if spec.auth_header:

@@ -318,6 +318,11 @@ def test_feed_list_names_every_operator_with_its_declared_needs():
         ]
         expected[5]["token_env"] = "SANDBOX_OCPI_TOKEN"
         expected[6]["min_interval_s"] = 0.3
+        base = {spec.operator: servers[spec.operator].base_url for spec in DEFAULT_FEEDS}
+        expected[0]["tariffs_url"] = f"{base['sandbox_link']}/ocpi/2.2.1/tariffs"
+        expected[1]["tariffs_url"] = f"{base['sandbox_total_count']}/ocpi/2.2.1/tariffs"
+        expected[5]["tariffs_url"] = f"{base['sandbox_token']}/ocpi/2.2.1/tariffs/{{tariff_id}}"
+        expected[6]["tariffs_from"] = ["sandbox_link"]
         assert yaml.safe_load(text) == {"feeds": expected}
         assert all(
             re.fullmatch(r"http://127\.0\.0\.1:\d+/ocpi/2\.2\.1/locations", f["url"]) for f in expected

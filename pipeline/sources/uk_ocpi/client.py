@@ -29,7 +29,7 @@ A feed you do not control cannot lead the reader elsewhere nor fill the disk (au
   it is asked, and the secret reaches no other origin than the feed's, unless `send_secret_to` says so;
 - a page stops being read the moment its decoded bytes (a gzip body counts what it expands to) pass
   `max_page_bytes` (UK_OCPI_MAX_PAGE_BYTES, 256 MiB), and a feed the moment all its pages of the day
-  pass `max_bytes` (UK_OCPI_MAX_BYTES, 1 GiB; `day_budget`, to be shared with the feed's tariffs):
+  pass `max_bytes` (UK_OCPI_MAX_BYTES, 1 GiB; `day_budget`, shared with the feed's tariffs):
   `TooLarge` names the feed, the limit and the setting, and the raw zone keeps nothing of the attempt.
 """
 
@@ -130,7 +130,7 @@ class OcpiFeeds(ConfigurableResource):
         return load_feeds(feeds_file({"UK_OCPI_FEEDS": self.feeds_file}))
 
     def day_budget(self, feed: Feed) -> ByteBudget:
-        """The bytes `feed` may still send today: one budget for its pages (and, later, its tariffs)."""
+        """The bytes `feed` may still send today: one budget for its pages and its tariffs."""
         return ByteBudget(
             self.max_bytes, setting=MAX_BYTES, what=f"the day's download of feed {feed.operator}"
         )
@@ -149,9 +149,22 @@ class OcpiFeeds(ConfigurableResource):
         one, the feed is spaced by its own `min_interval_s`. `budget` is the feed's day (`day_budget`),
         when other reads of the feed share it.
         """
+        access, client = self.client(feed, clock=clock)
+        pages = _Pages(feed, writer, client, access, budget or self.day_budget(feed), self.max_page_bytes)
+        result = FeedFetch()
+        try:
+            _read_pages(pages, result, self.max_pages)
+        finally:
+            result.requests, result.retries = client.stats.requests, client.stats.retries
+            result.bytes = client.stats.bytes_received
+        return result
+
+    def client(self, feed: Feed, *, clock: Spacing | None = None) -> tuple[FeedAccess, HttpClient]:
+        """The origins and secret of `feed` and an HTTP client keeping them, on `clock` (else spaced by
+        the feed's own `min_interval_s`); `FeedError` before any request when its secret is not set."""
         if feed.query_param:  # masked in every URL shown from now on
             hide_query_param(feed.query_param)
-        access = FeedAccess(feed)  # fails here, before any request, when the feed's secret is not set
+        access = FeedAccess(feed)
         client = HttpClient(
             self.http,
             spacing=clock if clock is not None else Spacing(feed.min_interval_s),
@@ -161,14 +174,7 @@ class OcpiFeeds(ConfigurableResource):
             origins=access.origins,
             secret_headers=access.secret_headers,
         )
-        pages = _Pages(feed, writer, client, access, budget or self.day_budget(feed), self.max_page_bytes)
-        result = FeedFetch()
-        try:
-            _read_pages(pages, result, self.max_pages)
-        finally:
-            result.requests, result.retries = client.stats.requests, client.stats.retries
-            result.bytes = client.stats.bytes_received
-        return result
+        return access, client
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,11 @@ its feeds together (`{info.smartcharging.uk: {min_interval_s: 2}}`); hosts.py sa
 
 A feed is read only on its URL's own origin unless its entry lists other hosts under `follow_hosts`
 (a CDN serving later pages), and its secret goes only there unless `send_secret_to` names some of them.
+
+An entry's OCPI Tariffs: `tariffs_url` (paged like Locations, or holding `{tariff_id}`: one request per
+tariff its connectors name), and `tariffs_from`, other feeds of the list whose tariffs are looked up after
+the feed's own (ChargePlace Scotland's connectors name tariffs only Evolt publishes). A feed whose one
+document holds its tariffs (Mer UK) needs neither.
 """
 
 from __future__ import annotations
@@ -67,6 +72,17 @@ class Feed(BaseModel):
         default=(),
         description="Those of `follow_hosts` that may also receive the feed's secret; otherwise it goes "
         "only to the origin (scheme, host, port) of the feed's own URL.",
+    )
+    tariffs_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://\S+$",
+        description="The feed's OCPI Tariffs: paged like Locations, or one request per tariff id its "
+        "connectors name when it holds `{tariff_id}`; same auth, read on the same host clock.",
+    )
+    tariffs_from: tuple[str, ...] = Field(
+        default=(),
+        description="Operators of other feeds of the list whose tariffs are looked up after this feed's "
+        "own, in this order.",
     )
 
     @field_validator("header", "query_param")
@@ -186,6 +202,13 @@ def _load(path: Path, mtime_ns: int, size: int) -> FeedList:
                 f"entry {seen[feed.operator]}; operators must be unique."
             )
         seen[feed.operator] = number
+    for number, feed in enumerate(feeds, start=1):
+        strays = [op for op in feed.tariffs_from if op not in seen or op == feed.operator]
+        if strays:
+            raise FeedListError(
+                f"The feed list {path}, entry {number} ({feed.operator!r}), key `tariffs_from`: "
+                f"{strays[0]!r} is not another feed of the list."
+            )
     return FeedList(tuple(feeds), _hosts(path, document.get("hosts"), feeds))
 
 
@@ -200,7 +223,7 @@ def _hosts(path: Path, entries: object, feeds: list[Feed]) -> dict[str, Host]:
             f"The feed list {path}, `hosts:` must map a host to its settings, e.g. "
             f"`hosts: {{example.org: {{min_interval_s: 2}}}}`; got {entries!r}."
         )
-    used = sorted({host_key(feed.url) for feed in feeds})
+    used = sorted({host_key(url) for feed in feeds for url in (feed.url, feed.tariffs_url) if url})
     hosts: dict[str, Host] = {}
     for name, settings in entries.items():
         key = str(name).strip().lower()

@@ -31,7 +31,7 @@ from dagster import (
 
 from pipeline.orchestration.alerts import AlertWebhook
 from pipeline.orchestration.partitions import REUSED, SnapshotUnavailable, must_fetch
-from pipeline.resources.http import Spacing
+from pipeline.resources.http import ByteBudget, Spacing
 from pipeline.resources.lake import location
 from pipeline.resources.storage import DataDir
 from pipeline.sources import catalog
@@ -52,6 +52,8 @@ from pipeline.sources.uk_ocpi.status import (
     snapshot_shortfall,
     status_results,
 )
+from pipeline.sources.uk_ocpi.tariff_fetch import fetch_tariffs, tariff_endpoint
+from pipeline.sources.uk_ocpi.tariff_raw import tariff_zone
 
 FETCHED = "fetched"
 # The fields read from each feed's locations (OCPI 2.2.1 Location, its EVSEs and their connectors).
@@ -110,11 +112,13 @@ def build_fetch_asset(feeds: list[Feed]) -> AssetsDefinition:
         day = context.partition_key
         selected = [feed for feed in feeds if feed_key(feed) in context.selected_asset_keys]
         # One clock per host, from the whole list: a feed not read today still makes its host stricter.
-        hosts = HostSchedule(feeds, hosts=load_hosts(feeds_file({SETTING: uk_ocpi.feeds_file})))
+        # A tariffs URL on another host is read on that host's clock.
+        endpoints = [*feeds, *(tariff_endpoint(feed) for feed in feeds if feed.tariffs_url)]
+        hosts = HostSchedule(endpoints, hosts=load_hosts(feeds_file({SETTING: uk_ocpi.feeds_file})))
         started = time.perf_counter()
         outcomes = hosts.run(
             selected,
-            lambda feed, clock: _read(feed, day, uk_ocpi, data_dir, clock=clock),
+            lambda feed, clock: _read(feed, day, uk_ocpi, data_dir, clock=clock, hosts=hosts),
             max_concurrency=uk_ocpi.max_concurrency,
             log=context.log.info,
         )
@@ -135,21 +139,47 @@ def build_fetch_asset(feeds: list[Feed]) -> AssetsDefinition:
     return uk_ocpi_fetch
 
 
-def _read(feed: Feed, day: str, uk_ocpi: OcpiFeeds, data_dir: DataDir, *, clock: Spacing) -> Outcome:
-    """Fetch one feed into its raw zone, on its host's `clock`; never raises, so one feed down never
-    stops the others, nor the next feed of its host."""
+def _read(
+    feed: Feed, day: str, uk_ocpi: OcpiFeeds, data_dir: DataDir, *, clock: Spacing, hosts: HostSchedule
+) -> Outcome:
+    """Fetch one feed into its raw zone, on its host's `clock`, then its tariffs; never raises, so one
+    feed down never stops the others, nor the next feed of its host."""
     zone = feed_zone(data_dir, feed)
+    budget = uk_ocpi.day_budget(feed)  # the locations and the tariffs of the day together
     try:
         if not must_fetch(day, stored=zone.snapshot(day).complete, source=f"OCPI feed {feed.operator}"):
-            return Outcome(feed, reused=True)
-        with zone.writing(day) as writer:
-            fetch = uk_ocpi.fetch(feed, writer, clock=clock)
-            writer.notes.update(fetch.notes())
-        return Outcome(feed, fetch=fetch)
+            outcome = Outcome(feed, reused=True)
+        else:
+            with zone.writing(day) as writer:
+                fetch = uk_ocpi.fetch(feed, writer, clock=clock, budget=budget)
+                writer.notes.update(fetch.notes())
+            outcome = Outcome(feed, fetch=fetch)
     except SnapshotUnavailable as exc:
         return Outcome(feed, error=str(exc))
     except Exception as exc:  # one feed's failure, whatever it is, is that feed's alone
         return Outcome(feed, error=f"{type(exc).__name__}: {exc}")
+    if feed.tariffs_url and not outcome.reused:  # a past day keeps the tariffs it stored, or none
+        outcome.tariffs_error = _read_tariffs(feed, day, uk_ocpi, data_dir, hosts=hosts, budget=budget)
+    return outcome
+
+
+def _read_tariffs(
+    feed: Feed, day: str, uk_ocpi: OcpiFeeds, data_dir: DataDir, *, hosts: HostSchedule, budget: ByteBudget
+) -> str:
+    """Fetch the feed's tariffs into their own raw zone, complete or absent; why they failed, or ''.
+
+    Read again whenever the locations are, so the two are of the same moment.
+    """
+    zone = tariff_zone(data_dir, feed)
+    try:
+        clock = hosts.clock(tariff_endpoint(feed))
+        locations = feed_zone(data_dir, feed).snapshot(day)
+        with zone.writing(day) as writer:
+            fetch = fetch_tariffs(uk_ocpi, feed, writer, locations=locations, clock=clock, budget=budget)
+            writer.notes.update(fetch.notes())
+        return ""
+    except Exception as exc:  # the tariffs' failure leaves the feed's locations in
+        return f"{type(exc).__name__}: {exc}"
 
 
 def _report(
@@ -178,6 +208,8 @@ def _report(
     }
     if isinstance(notes.get("declared_total"), int):
         metadata["declared_total"] = int(notes["declared_total"])
+    if feed.tariffs_url:
+        metadata["tariffs_error"] = outcome.tariffs_error[:2000]
     if outcome.reused:
         metadata[REUSED] = True
     else:
@@ -185,6 +217,11 @@ def _report(
             http_requests=int(notes.get("http_requests", 0)), http_retries=int(notes.get("http_retries", 0))
         )
         context.log.info(f"Feed {feed.operator}: {metadata['pages']} pages, {metadata['records']} locations")
+    if outcome.tariffs_error:
+        context.log.warning(
+            f"Feed {feed.operator} ({feed.name}): its tariffs failed, its prices are unknown on {day}: "
+            f"{outcome.tariffs_error}"
+        )
     yield MaterializeResult(asset_key=key, metadata=metadata)
     if outcome.short:
         context.log.warning(

@@ -64,6 +64,10 @@ class FeedStatus(pa.DataFrameModel):
         "UK_OCPI_MAX_DROP against the previous complete one); '' when it does not."
     )
     error: Series[str] = pa.Field(description="Why the fetch failed; '' when it did not.")
+    tariffs_error: Series[str] = pa.Field(
+        description="Why this run's fetch of the feed's tariffs (`tariffs_url`) failed, its locations "
+        "kept and its prices unknown; '' when it did not, or was not made."
+    )
 
     class Config:
         strict = True
@@ -86,6 +90,7 @@ class Outcome:
     fetch: FeedFetch | None = None
     reused: bool = False
     error: str = ""
+    tariffs_error: str = ""  # the tariffs failed; the locations stand
     short: Shortfall = field(default_factory=Shortfall)
 
 
@@ -138,6 +143,7 @@ def feed_status(
                 if included
                 else "",
                 "error": outcome.error if outcome is not None else "",
+                "tariffs_error": outcome.tariffs_error if outcome is not None else "",
             }
         )
     frame = pd.DataFrame(rows, columns=list(FeedStatus.to_schema().columns))

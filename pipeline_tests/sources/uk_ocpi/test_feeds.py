@@ -203,7 +203,7 @@ def test_auth_styles_a_header_or_a_query_parameter_carrying_the_secret(tmp_path)
         (
             "{operator: x, name: X, url: 'https://x.test/l', auth: header}",
             "entry 2 ('x'), key `auth`: unknown key (allowed: operator, name, url, token_env, header, "
-            "query_param, min_interval_s, follow_hosts, send_secret_to).",
+            "query_param, min_interval_s, follow_hosts, send_secret_to, tariffs_url, tariffs_from).",
         ),
     ],
 )
