@@ -18,6 +18,7 @@ import requests
 import yaml
 
 from pipeline.sandbox import Sandbox
+from pipeline.sandbox._ocpi_tariffs import tariff_set
 from pipeline.sandbox.faults import Fault
 from pipeline.sandbox.uk_ocpi import (
     CASE_POWER_W,
@@ -26,6 +27,7 @@ from pipeline.sandbox.uk_ocpi import (
     HOSTILE,
     LOCATIONS_PATH,
     OCPI_TOKEN,
+    TARIFFS_PATH,
     FeedSpec,
     Hostile,
     OcpiOperatorServer,
@@ -620,3 +622,27 @@ def test_a_sandbox_mirrors_a_feed_leading_elsewhere_on_127_0_0_2_and_lists_its_f
         (["127.0.0.2"], None),
         (["127.0.0.2"], ["127.0.0.2"]),
     ]
+
+
+def test_default_feeds_publish_tariffs_paged_per_id_for_others_or_not_at_all():
+    with OcpiSandbox() as sandbox:
+        servers = sandbox.servers
+        link = requests.get(f"{servers['sandbox_link'].base_url}{TARIFFS_PATH}", timeout=5)
+        ids = [tariff["id"] for tariff in link.json()["data"]]
+        assert ids == [t["id"] for t in sandbox.tariffs("sandbox_link")][:10]  # its page size
+        assert ids[:3] == [t["id"] for t in make_tariffs("sandbox_link")]
+        assert link.headers["X-Total-Count"] == str(6 + len(tariff_set("x")))  # its 3, polite's 3, the cases
+        polite = [t["id"] for t in make_tariffs("sandbox_polite")]
+        assert [t["id"] for t in sandbox.tariffs("sandbox_link")][3:6] == polite
+        token = servers["sandbox_token"]
+        named = make_tariffs("sandbox_token")[1]["id"]
+        auth = {"Authorization": f"Token {OCPI_TOKEN}"}
+        one = requests.get(f"{token.base_url}{TARIFFS_PATH}/{named.lower()}", headers=auth, timeout=5)
+        assert (one.status_code, one.json()["data"]["id"]) == (200, named)
+        missing = requests.get(f"{token.base_url}{TARIFFS_PATH}/nope", headers=auth, timeout=5)
+        assert (missing.status_code, missing.json()["status_code"]) == (404, 2004)
+        assert requests.get(f"{token.base_url}{TARIFFS_PATH}/{named}", timeout=5).status_code == 401
+        down = requests.get(f"{servers['sandbox_total_count'].base_url}{TARIFFS_PATH}", timeout=5)
+        assert down.status_code == 500
+        for operator in ("sandbox_polite", "sandbox_bare_array"):
+            assert requests.get(f"{servers[operator].base_url}{TARIFFS_PATH}", timeout=5).status_code == 404
