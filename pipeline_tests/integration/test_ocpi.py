@@ -30,7 +30,11 @@ def feed_asset(operator: str) -> str:
 
 
 def request_counts(sandbox) -> dict[str, int]:
-    return {operator: len(server.requests) for operator, server in sandbox.ocpi.servers.items()}
+    """Requests to each feed's Locations endpoint (its tariffs are counted in their own snapshot)."""
+    return {
+        operator: sum(path.startswith("/ocpi/2.2.1/locations") for path, _ in server.requests)
+        for operator, server in sandbox.ocpi.servers.items()
+    }
 
 
 @dataclass
