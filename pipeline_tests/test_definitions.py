@@ -22,7 +22,7 @@ def test_every_table_and_every_raw_document_declares_its_columns():
         key for key, spec in SPECS.items() if SCHEMA not in spec.metadata and "excel" not in spec.kinds
     ]
     assert without == []
-    assert len([spec for spec in SPECS.values() if spec.kinds & TABLE_KINDS]) == 20  # 6 + 5 + 9 per source
+    assert len([spec for spec in SPECS.values() if spec.kinds & TABLE_KINDS]) == 25  # 6 + 5 + 14 per source
     assert columns(SPECS["uk_registry_models_csv"]) == [
         "ChargeDeviceManufacturer", "LocationType", "ChargeDeviceModel", "PostCode", "MonthUpdated", "Count",
     ]  # fmt: skip

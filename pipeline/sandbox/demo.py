@@ -27,6 +27,7 @@ from pipeline.resources.storage import DataDir
 from pipeline.sandbox import Sandbox
 from pipeline.sources.csv_output import CountsCsv
 from pipeline.sources.uk_ocpi.assets import CSV as OCPI_CSV
+from pipeline.sources.uk_ocpi.price_assets import CSV as PRICES_CSV
 from pipeline.sources.uk_registry.assets import CSV as REGISTRY_CSV
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         client = sandbox.s3.client()
         csvs = [
             _csv_summary(client, sandbox.s3.bucket, spec, partition, lake)
-            for spec in (REGISTRY_CSV, OCPI_CSV)
+            for spec in (REGISTRY_CSV, OCPI_CSV, PRICES_CSV)
         ]
     report = lake.report_path("econnect_stations", partition, ".xlsx")
     print(
@@ -150,7 +151,7 @@ def _csv_summary(client: Any, bucket: str, spec: CountsCsv, partition: str, lake
     cell may hold a line break)."""
     body = client.get_object(Bucket=bucket, Key=spec.file)["Body"].read().decode("utf-8")
     rows = list(csv.reader(io.StringIO(body, newline="")))
-    head = body.splitlines()[:4]
+    head = body.splitlines()[: 6 if spec is PRICES_CSV else 4]
     return (
         f"  {spec.file}: s3://{bucket}/{spec.file} and s3://{bucket}/{partition}/{spec.file}\n"
         f"    local copy : {lake.report_path(spec.stem, partition, '.csv')}\n"

@@ -212,7 +212,7 @@ def test_the_asset_graph_lists_every_group_and_every_asset(page, served):
         expect(page.get_by_text(key, exact=True).first).to_be_attached()
     listed = page.inner_text("body")
     assert [key for key in served.assets if key not in listed] == []
-    assert len(served.assets) == 33
+    assert len(served.assets) == 38
     page.goto(f"{served.url}/locations/pipeline.definitions/asset-groups/econnect")
     expect(page.get_by_text("econnect_station_report").first).to_be_visible()
     expect(page.get_by_text("100% filled").first).to_be_visible()  # honest partitions: 1 of 1

@@ -140,6 +140,7 @@ def test_every_quality_check_ran_and_passed_but_the_feed_that_is_down(run, sandb
         ("uk_ocpi_feeds", "snapshot_fresh"): True,
         ("uk_ocpi_feeds", "every_feed_included"): False,
         ("uk_ocpi_charge_points_csv", "uploaded_total_equals_evses"): True,
+        ("uk_ocpi_charge_prices_csv", "uploaded_connectors_equal_priced_table"): True,
         ("econnect_station_pages", "snapshot_fresh"): True,
         ("uk_registry_snapshot", "snapshot_fresh"): True,
         ("econnect_stations", "ids_unique"): True,
@@ -177,7 +178,9 @@ def test_the_documented_cli_command_materialises_everything(lake_env, sandbox, s
     keys = s3_client.list_objects_v2(Bucket=sandbox.s3.bucket, Prefix="exports/")["Contents"]
     assert sorted(k["Key"] for k in keys) == [
         f"exports/{PARTITION}/charge_points_UK.csv",
+        f"exports/{PARTITION}/charge_prices_UK.csv",
         f"exports/{PARTITION}/charger_models_UK.csv",
         "exports/charge_points_UK.csv",
+        "exports/charge_prices_UK.csv",
         "exports/charger_models_UK.csv",
     ]

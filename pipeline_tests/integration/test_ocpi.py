@@ -232,3 +232,49 @@ def test_conformance_has_a_row_per_feed_and_day_and_numbers_per_feed_for_the_plo
     # The sandbox's EVSEs were all updated in 2024-2025, long before today: every one is stale.
     assert set(conformance["stale_evses_share"]) == {1.0}
     assert not any(key.startswith(f"{DOWN}/") for key in shown)
+
+
+def published_tariffs(sandbox) -> dict[str, list[dict] | None]:
+    """What each fake publishes as tariffs, where the reader finds them (None: its endpoint is down)."""
+    in_document = ("data_document", "nested_envelope")
+    return {
+        spec.operator: None
+        if spec.tariffs_down
+        else sandbox.ocpi.tariffs(spec.operator)
+        if spec.tariffs in ("paged", "per_id") or spec.style in in_document
+        else []
+        for spec in sandbox.ocpi.specs
+    }
+
+
+def test_the_prices_csv_is_the_oracles_text(run, sandbox, s3_client, up):
+    specs = {spec.operator: spec for spec in sandbox.ocpi.specs}
+    rows = expected.connector_prices(
+        {op: (specs[op].name, sandbox.ocpi.locations[op]) for op in up},
+        published_tariffs(sandbox),
+        {op: spec.tariffs_from for op, spec in specs.items()},
+    )
+    # the served data prices some connectors (own tariffs, another feed's, one per request) and not others
+    # (a tariffs endpoint down, feeds publishing none)
+    assert 0 < sum(price is not None for _, _, price in rows) < len(rows)
+    want = expected.charge_prices_csv(rows).encode("utf-8")
+    for key in ("exports/charge_prices_UK.csv", f"exports/{PARTITION}/charge_prices_UK.csv"):
+        assert s3_client.get_object(Bucket=sandbox.s3.bucket, Key=key)["Body"].read() == want, key
+    priced = run.result.asset_value("uk_ocpi_connector_prices")
+    assert len(priced) == len(rows)
+    reasons = dict(priced["price_unknown_reason"].value_counts())
+    assert set(reasons) == {"", "tariff_not_found", "tariffs_unavailable"}
+    down = priced.loc[priced["operator"] == "sandbox_total_count", "price_unknown_reason"]
+    assert set(down) == {"tariffs_unavailable"}
+    polite = priced.loc[priced["operator"] == "sandbox_polite"]
+    assert set(polite["tariff_feed"]) == {"sandbox_link"} and set(polite["price_unknown_reason"]) == {""}
+
+
+def test_price_history_has_todays_medians_and_numbers_for_the_plots(run):
+    history = run.result.asset_value("uk_ocpi_price_history")
+    assert set(history["day"]) == {PARTITION}
+    shown = metadata(run.result, "uk_ocpi_price_history")
+    today = history.dropna(subset=["median_p"])
+    assert len(today) > 0
+    for operator, band, value in today[["operator", "power_band", "median_p"]].itertuples(index=False):
+        assert shown[f"{operator}/{band}/median_p"] == round(value, 2)

@@ -49,7 +49,11 @@ def test_only_the_uk_side_configured_runs_green_and_uploads_the_csv(sandbox, tmp
     assert "econnect: off, not configured (ECONNECT_API_URL, ECONNECT_USERNAME" in done.stderr
     body = s3_client.get_object(Bucket=sandbox.s3.bucket, Key="uk-only/charger_models_UK.csv")["Body"]
     assert body.read().decode("utf-8") == expected.uk_csv_text(sandbox.registry)
-    assert sorted(p.name for p in (tmp_path / "data" / "raw").iterdir()) == ["uk_ocpi", "uk_registry"]
+    assert sorted(p.name for p in (tmp_path / "data" / "raw").iterdir()) == [
+        "uk_ocpi",
+        "uk_ocpi_tariffs",
+        "uk_registry",
+    ]
     assert "uk_ocpi: on (10 feeds in" in done.stderr  # the sandbox's operators, one of them down
     points = s3_client.get_object(Bucket=sandbox.s3.bucket, Key="uk-only/charge_points_UK.csv")["Body"].read()
     assert points.decode("utf-8").startswith(

@@ -23,8 +23,9 @@ from pipeline.sources.uk_ocpi.client import (
 )
 from pipeline.sources.uk_ocpi.feeds import SETTING, feeds_file, load_feeds
 from pipeline.sources.uk_ocpi.fetch import build_fetch_asset
+from pipeline.sources.uk_ocpi.price_assets import build_price_assets
 
-UPLOAD = "the CSV upload (uk_ocpi_charge_points_csv)"
+UPLOAD = "the CSV uploads (uk_ocpi_charge_points_csv, uk_ocpi_charge_prices_csv)"
 BUCKET = "PIPELINE_S3_BUCKET"
 
 
@@ -43,7 +44,11 @@ def polite(context: SourceContext) -> HttpSettings:
 def build(context: SourceContext) -> Definitions:
     feeds = load_feeds(feeds_file(context.environ))
     return Definitions(
-        assets=[build_fetch_asset(feeds), *build_assets(feeds, upload=context.has(BUCKET))],
+        assets=[
+            build_fetch_asset(feeds),
+            *build_assets(feeds, upload=context.has(BUCKET)),
+            *build_price_assets(feeds, upload=context.has(BUCKET)),
+        ],
         resources={
             NAME: OcpiFeeds(
                 feeds_file=context.get(SETTING),

@@ -54,6 +54,7 @@ from pipeline.sources.uk_ocpi.status import (
 )
 from pipeline.sources.uk_ocpi.tariff_fetch import fetch_tariffs, tariff_endpoint
 from pipeline.sources.uk_ocpi.tariff_raw import tariff_zone
+from pipeline.sources.uk_ocpi.tariffs import PriceComponentRecord, TariffElementRecord, TariffRecord
 
 FETCHED = "fetched"
 # The fields read from each feed's locations (OCPI 2.2.1 Location, its EVSEs and their connectors).
@@ -61,6 +62,14 @@ FEED_FIELDS = catalog.combined(
     catalog.record_schema(LocationRecord, record="location"),
     catalog.record_schema(EvseRecord, prefix="evses[].", record="EVSE of a location"),
     catalog.record_schema(ConnectorRecord, prefix="evses[].connectors[].", record="connector of an EVSE"),
+)
+# The fields read from each feed's tariffs, wherever they are published (issue 17: see tariff_raw.py).
+FEED_TARIFF_FIELDS = catalog.combined(
+    catalog.record_schema(TariffRecord, prefix="tariffs[].", record="tariff of the feed"),
+    catalog.record_schema(TariffElementRecord, prefix="tariffs[].elements[].", record="tariff element"),
+    catalog.record_schema(
+        PriceComponentRecord, prefix="tariffs[].elements[].price_components[].", record="price component"
+    ),
 )
 
 
@@ -76,7 +85,7 @@ def build_fetch_asset(feeds: list[Feed]) -> AssetsDefinition:
             metadata={
                 "operator": feed.operator,
                 "url": MetadataValue.url(feed.url),
-                **catalog.table(FEED_FIELDS),
+                **catalog.table(catalog.combined(FEED_FIELDS, FEED_TARIFF_FIELDS)),
             },
         )
         for feed in feeds
