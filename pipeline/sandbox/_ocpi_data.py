@@ -352,7 +352,15 @@ class FeedSpec:
 
 
 DEFAULT_FEEDS: tuple[FeedSpec, ...] = (
-    FeedSpec("sandbox_link", "Sandbox Link Ltd", "ocpi_link", 45, page_size=10, tariffs="paged"),
+    FeedSpec(
+        "sandbox_link",
+        "Sandbox Link Ltd",
+        "ocpi_link",
+        45,
+        page_size=10,
+        tariffs="paged",
+        variants=("priced",),
+    ),
     FeedSpec(
         "sandbox_total_count",
         "Sandbox Total Count plc",

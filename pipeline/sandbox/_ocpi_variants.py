@@ -29,6 +29,9 @@ import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 
+from pipeline.sandbox._ocpi_tariffs import CASES as PRICE_CASES
+from pipeline.sandbox._ocpi_tariffs import reference
+
 Locations = list[dict]
 
 # OCPI 2.1.1's LocationType: 2.2.1's ParkingType values it has keep their name, the others are OTHER.
@@ -219,6 +222,24 @@ def abroad(locations: Sequence[dict]) -> Locations:
     return [*result, site]
 
 
+def priced(locations: Sequence[dict]) -> Locations:
+    """Each connector pointed, in turn, at one of `_ocpi_tariffs`' cases under its location's party (named
+    in upper case, as a feed may), at no tariff, or at a tariff nobody publishes: the feed's tariffs
+    endpoint must then publish `tariff_set(party)` for the cases to be found."""
+    result = copy.deepcopy(list(locations))
+    turns = itertools.cycle([*PRICE_CASES, "", "unpublished"])
+    for location in result:
+        party = str(location.get("party_id") or "SBX")
+        for evse in location.get("evses") or []:
+            for connector in evse.get("connectors") or []:
+                case = next(turns)
+                ids = (
+                    [reference(party, case)] if case in PRICE_CASES else [f"{party}-NOWHERE"] if case else []
+                )
+                connector["tariff_ids"] = ids
+    return result
+
+
 VARIANTS: dict[str, Callable[[Sequence[dict]], Locations]] = {
     "ocpi_211": ocpi_211,
     "per_site_uids": per_site_uids,
@@ -231,6 +252,7 @@ VARIANTS: dict[str, Callable[[Sequence[dict]], Locations]] = {
     "loose_timestamps": loose_timestamps,
     "power_quirks": power_quirks,
     "abroad": abroad,
+    "priced": priced,
 }
 
 

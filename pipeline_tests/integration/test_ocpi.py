@@ -263,7 +263,18 @@ def test_the_prices_csv_is_the_oracles_text(run, sandbox, s3_client, up):
     priced = run.result.asset_value("uk_ocpi_connector_prices")
     assert len(priced) == len(rows)
     reasons = dict(priced["price_unknown_reason"].value_counts())
-    assert set(reasons) == {"", "tariff_not_found", "tariffs_unavailable"}
+    assert set(reasons) == {
+        "",
+        "no_tariff",
+        "tariff_not_found",
+        "tariffs_unavailable",
+        "currency:EUR",
+        "currency:USD",
+        "no_energy_price",
+    }
+    link = priced.loc[priced["operator"] == "sandbox_link"]
+    assert {"0.0", "12.35", "50.39", "78.0"} <= {str(p) for p in link["price_min_p"].dropna()}
+    assert link["free"].sum() > 0
     down = priced.loc[priced["operator"] == "sandbox_total_count", "price_unknown_reason"]
     assert set(down) == {"tariffs_unavailable"}
     polite = priced.loc[priced["operator"] == "sandbox_polite"]
