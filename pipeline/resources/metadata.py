@@ -37,3 +37,12 @@ def table_metadata(frame: pd.DataFrame, *, index: bool = False) -> dict[str, Met
         "dagster/row_count": MetadataValue.int(len(frame)),
         "preview": MetadataValue.md(markdown_table(frame.head(PREVIEW_ROWS), index=index)),
     }
+
+
+def history_metadata(
+    history: pd.DataFrame, *, days: list[str], weekly: pd.DataFrame, baseline: str, what: str
+) -> dict[str, MetadataValue | int]:
+    """A history asset's metadata: its rows, the days it spans, and the week-over-week table when the day a
+    week before is stored (else a line saying no `what` is stored for it)."""
+    shown = markdown_table(weekly) if baseline in days else f"_No {what} stored for {baseline}._"
+    return {"dagster/row_count": len(history), "days": len(days), "week_over_week": MetadataValue.md(shown)}

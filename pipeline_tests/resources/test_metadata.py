@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from pipeline.resources.metadata import markdown_table, markdown_text, table_metadata
+from pipeline.resources.metadata import history_metadata, markdown_table, markdown_text, table_metadata
 
 
 def test_ids_keep_their_asterisks_and_underscores_as_literal_text():
@@ -38,3 +38,14 @@ def test_table_metadata_counts_every_row_and_previews_ten():
     metadata = table_metadata(frame)
     assert metadata["dagster/row_count"].value == 25
     assert len(metadata["preview"].value.splitlines()) == 2 + 10
+
+
+def test_history_metadata_shows_week_over_week_only_when_the_week_before_is_stored():
+    history = pd.DataFrame({"day": ["2026-11-30", "2026-12-07"], "n": [1, 2]})
+    weekly = pd.DataFrame({"operator": ["a"], "change": [1.5]})
+    days = ["2026-11-30", "2026-12-07"]
+    shown = history_metadata(history, days=days, weekly=weekly, baseline="2026-11-30", what="prices")
+    assert (shown["dagster/row_count"], shown["days"]) == (2, 2)
+    assert shown["week_over_week"].value == markdown_table(weekly)
+    missing = history_metadata(history, days=days[1:], weekly=weekly, baseline="2026-11-30", what="prices")
+    assert missing["week_over_week"].value == "_No prices stored for 2026-11-30._"

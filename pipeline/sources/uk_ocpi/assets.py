@@ -16,7 +16,7 @@ from dagster import (
 
 from pipeline.orchestration.partitions import week_before
 from pipeline.resources.lake import read_parquet
-from pipeline.resources.metadata import markdown_table, table_metadata
+from pipeline.resources.metadata import history_metadata, table_metadata
 from pipeline.resources.storage import DataDir
 from pipeline.sources import catalog
 from pipeline.sources.contract import Rejects, frame_type
@@ -215,13 +215,7 @@ def build_assets(feeds: list[Feed], *, upload: bool) -> list[AssetsDefinition]:
         weekly = transforms.out_of_order_week_over_week(history, day=day, week_before=baseline)
         return Output(
             history,
-            metadata={
-                "dagster/row_count": len(history),
-                "days": len(days),
-                "week_over_week": MetadataValue.md(
-                    markdown_table(weekly) if baseline in days else f"_No snapshot stored for {baseline}._"
-                ),
-            },
+            metadata=history_metadata(history, days=days, weekly=weekly, baseline=baseline, what="snapshot"),
         )
 
     assets: list[AssetsDefinition] = [uk_ocpi_clean, uk_ocpi_status_by_operator, uk_ocpi_out_of_order_history]

@@ -11,7 +11,7 @@ from dagster import AssetExecutionContext, AssetOut, AssetsDefinition, MetadataV
 
 from pipeline.orchestration.partitions import week_before
 from pipeline.resources.lake import read_parquet
-from pipeline.resources.metadata import markdown_table, table_metadata
+from pipeline.resources.metadata import history_metadata, table_metadata
 from pipeline.resources.storage import DataDir
 from pipeline.sources import catalog
 from pipeline.sources.contract import frame_type
@@ -202,17 +202,8 @@ def _history_asset() -> AssetsDefinition:
             for operator, band, value in today[["operator", "power_band", "median_p"]].itertuples(index=False)
             if value == value
         }
-        return Output(
-            history,
-            metadata={
-                "dagster/row_count": len(history),
-                "days": len(days),
-                "week_over_week": MetadataValue.md(
-                    markdown_table(weekly) if baseline in days else f"_No prices stored for {baseline}._"
-                ),
-                **plots,
-            },
-        )
+        shown = history_metadata(history, days=days, weekly=weekly, baseline=baseline, what="prices")
+        return Output(history, metadata={**shown, **plots})
 
     return uk_ocpi_price_history
 
