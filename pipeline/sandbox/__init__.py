@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
+from pathlib import Path
 from typing import TYPE_CHECKING, Self, TypeVar
 
-from pipeline.sandbox._service import Service, close_stack
+from pipeline.sandbox._service import Service, close_stack, temporary_file
 from pipeline.sandbox.econnect import BUSINESS_PARTNER, PASSWORD, USERNAME, EConnectServer, make_stations
 from pipeline.sandbox.faults import Fault
 from pipeline.sandbox.uk_ocpi import FeedSpec, OcpiOperatorServer, OcpiSandbox, make_locations
@@ -43,7 +44,8 @@ _T = TypeVar("_T")
 class Sandbox(Service):
     """Every fake upstream and a local S3 bucket, started together and stopped together.
 
-    ``ocpi=False`` leaves out the fake UK OCPI operators (``OcpiSandbox``, default feeds).
+    ``ocpi=False`` leaves out the fake UK OCPI operators (``OcpiSandbox``, default feeds); ``env()`` then
+    names an empty feed list, so no process started with it ever reads the bundled list of real operators.
 
     ``env()`` gives every variable the pipeline reads to reach them; PIPELINE_DATA_DIR and
     PIPELINE_S3_PREFIX are left to the caller because they are per run, not per sandbox.
@@ -70,6 +72,7 @@ class Sandbox(Service):
         self._ncr: RegistryServer | None = None
         self._ocpi_enabled = ocpi
         self._ocpi: OcpiSandbox | None = None
+        self._no_feeds: Path | None = None  # with ocpi=False: an empty feed list, so no real feed is read
         self._s3: LocalS3 | None = None
         self._stack: ExitStack | None = None
 
@@ -112,6 +115,8 @@ class Sandbox(Service):
             )
             if self._ocpi_enabled:
                 self._ocpi = stack.enter_context(OcpiSandbox(latency_s=self._latency_s))
+            else:  # never the bundled list: it names real operators
+                self._no_feeds = temporary_file(stack, "sandbox-no-feeds-", "feeds.yaml", "feeds: []\n")
             self._s3 = stack.enter_context(LocalS3())
             self._stack = stack.pop_all()
         return self
@@ -131,7 +136,7 @@ class Sandbox(Service):
             "ECONNECT_BUSINESS_PARTNER": self.econnect.business_partner,
             "NCR_API_URL": self.ncr.url,
             **self.s3.env(),
-            **(self.ocpi.env() if self._ocpi_enabled else {}),
+            **(self.ocpi.env() if self._ocpi_enabled else {"UK_OCPI_FEEDS": str(self._no_feeds)}),
         }
 
 
