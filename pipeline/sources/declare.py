@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from dagster import AssetSelection, asset, multi_asset
+from dagster import AssetOut, AssetSelection, asset, multi_asset
 
 from pipeline.orchestration.partitions import daily_snapshots, one_run_per_day
+from pipeline.sources.contract import frame_type
 
 Layer = Literal["raw", "clean", "aggregate", "report"]
 LAYER = "layer"
@@ -38,4 +39,17 @@ def snapshot_multi_asset(*, source: str, **kwargs: Any) -> Any:
     """`@multi_asset` for one day's data of `source`; each spec carries its own `tags(source, layer)`."""
     return multi_asset(
         group_name=source, partitions_def=daily_snapshots, backfill_policy=one_run_per_day, **kwargs
+    )
+
+
+def table_out(
+    *, source: str, layer: Layer, model: Any, description: str, metadata: dict[str, Any]
+) -> AssetOut:
+    """One table output of a `snapshot_multi_asset`: typed by its contract, stored as Parquet, tagged."""
+    return AssetOut(
+        dagster_type=frame_type(model),
+        kinds={"parquet"},
+        tags=tags(source, layer),
+        description=description,
+        metadata=metadata,
     )

@@ -21,7 +21,7 @@ from pipeline.resources.storage import DataDir
 from pipeline.sources import catalog
 from pipeline.sources.contract import Rejects, frame_type
 from pipeline.sources.csv_output import BATCH_ROWS, Counts, CountsCsv, counts_csv_asset
-from pipeline.sources.declare import Layer, snapshot_asset, snapshot_multi_asset, tags
+from pipeline.sources.declare import Layer, snapshot_asset, snapshot_multi_asset, table_out
 from pipeline.sources.uk_ocpi import NAME, schema, transforms
 from pipeline.sources.uk_ocpi.feeds import Feed
 from pipeline.sources.uk_ocpi.fetch import FEED_FIELDS
@@ -110,13 +110,8 @@ def build_assets(feeds: list[Feed], *, upload: bool) -> list[AssetsDefinition]:
         description: str,
         computed_from: dict[str, list[catalog.Source]],
     ) -> AssetOut:
-        return AssetOut(
-            dagster_type=frame_type(model),
-            kinds={"parquet"},
-            tags=tags(NAME, layer),
-            description=description,
-            metadata=catalog.table(model, upstream=from_feeds, computed_from=computed_from, also=feed_status),
-        )
+        metadata = catalog.table(model, upstream=from_feeds, computed_from=computed_from, also=feed_status)
+        return table_out(source=NAME, layer=layer, model=model, description=description, metadata=metadata)
 
     @snapshot_multi_asset(
         source=NAME,

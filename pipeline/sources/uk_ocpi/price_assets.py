@@ -16,7 +16,7 @@ from pipeline.resources.storage import DataDir
 from pipeline.sources import catalog
 from pipeline.sources.contract import frame_type
 from pipeline.sources.csv_output import BATCH_ROWS, Counts, CountsCsv, counts_csv_asset
-from pipeline.sources.declare import snapshot_asset, snapshot_multi_asset, tags
+from pipeline.sources.declare import Layer, snapshot_asset, snapshot_multi_asset, table_out
 from pipeline.sources.uk_ocpi import NAME, price_aggregates, prices, tariffs
 from pipeline.sources.uk_ocpi import price_schema as ps
 from pipeline.sources.uk_ocpi.feeds import Feed
@@ -91,14 +91,8 @@ def build_price_assets(feeds: list[Feed], *, upload: bool) -> list[AssetsDefinit
     from_feeds = {feed_key(feed).to_user_string(): catalog.columns(FEED_TARIFF_FIELDS) for feed in feeds}
     feed_status = {FEEDS: ["operator", "name"]}
 
-    def out(model: type, layer: str, description: str, metadata: dict) -> AssetOut:
-        return AssetOut(
-            dagster_type=frame_type(model),
-            kinds={"parquet"},
-            tags=tags(NAME, layer),  # type: ignore[arg-type]
-            description=description,
-            metadata=metadata,
-        )
+    def out(model: type, layer: Layer, description: str, metadata: dict) -> AssetOut:
+        return table_out(source=NAME, layer=layer, model=model, description=description, metadata=metadata)
 
     @snapshot_multi_asset(
         source=NAME,
