@@ -23,8 +23,8 @@ from pipeline.resources.upstream import UpstreamError
 from pipeline.sources.uk_ocpi.auth import FeedError
 from pipeline.sources.uk_ocpi.client import MAX_PAGE_BYTES, FeedFetch, OcpiFeeds
 from pipeline.sources.uk_ocpi.feeds import Feed
-from pipeline.sources.uk_ocpi.raw import BOM, page_name
-from pipeline.sources.uk_ocpi.tariff_raw import PER_ID, named_tariff_ids, page_tariffs, per_id
+from pipeline.sources.uk_ocpi.raw import page_name
+from pipeline.sources.uk_ocpi.tariff_raw import PER_ID, named_tariff_ids, page_tariffs, per_id, read_answer
 
 UNKNOWN_STATUSES = frozenset({2003, 2004})  # OCPI: unknown object
 _NOT_FOUND = re.compile(r"answered HTTP 404\b")
@@ -91,7 +91,7 @@ def fetch_tariffs(
 def _one_tariff(feed: Feed, url: str, writer: SnapshotWriter, name: str) -> int | None:
     """1 when the stored answer holds the tariff; None when it says the tariff is unknown."""
     with writer.path(name).open("rb") as stream:
-        document = json.loads(stream.read().removeprefix(BOM))
+        document = read_answer(stream)
     code = document.get("status_code", document.get("statusCode")) if isinstance(document, dict) else None
     code = int(code) if isinstance(code, int | str) and str(code).strip().isdigit() else code
     if code in UNKNOWN_STATUSES:

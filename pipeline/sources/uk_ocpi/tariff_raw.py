@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import IO
 
 from pipeline.resources.raw_zone import RawSnapshot, RawZone
 from pipeline.resources.storage import DataDir
@@ -83,10 +84,14 @@ def _objects(parent: object, key: str) -> list[dict]:
     return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
 
 
+def read_answer(stream: IO[bytes]) -> object:
+    """One stored answer's JSON document, a leading UTF-8 BOM (stored as returned) skipped."""
+    return json.loads(stream.read().removeprefix(BOM))
+
+
 def _load(snapshot: RawSnapshot, name: str) -> object:
     with snapshot.open(name) as stream:
-        body = stream.read()
-    return json.loads(body.removeprefix(BOM))
+        return read_answer(stream)
 
 
 def _page_names(snapshot: RawSnapshot) -> list[str]:
