@@ -200,14 +200,6 @@ def _reads_211(connector: ConnectorRecord) -> bool:
     )
 
 
-def power_w(connector: ConnectorRecord) -> Decimal | None:
-    """`max_electric_power` if > 0, else volts × amps × phases (`max_voltage`, `max_amperage`, each else
-    OCPI 2.1.1's `voltage`, `amperage`); None when neither is usable."""
-    if (given := _given_power(connector)) is not None:
-        return given
-    return _derived_power(*volts_amps(connector), connector.power_type)
-
-
 def _derived_power(volts: Decimal | None, amps: Decimal | None, power_type: str) -> Decimal | None:
     if volts is None or amps is None or volts <= 0 or amps <= 0:
         return None

@@ -35,7 +35,6 @@ from pipeline.sources.uk_ocpi.reading import (
     Row,
     as_float,
     parking_type,
-    power_w,
     read_location,
 )
 from pipeline.sources.uk_ocpi.records import LocationRecord, as_status, is_uk_country
@@ -49,7 +48,6 @@ __all__ = [  # the cleaning, and (re-exported) the aggregates and the conformanc
     "kw_text",
     "out_of_order_history",
     "out_of_order_week_over_week",
-    "power_w",
     "status_by_operator",
 ]
 
