@@ -179,6 +179,15 @@ class RawZone:
         days = (path.name for path in self.root.iterdir() if (path / MANIFEST).exists())
         return sorted(day for day in days if day <= up_to)
 
+    def latest_before(self, day: str) -> str | None:
+        """The latest day before `day` with a complete snapshot, or None: one listing, then a manifest
+        check per day from the newest down, stopping at the first complete one (on S3 every check is a
+        request, and `days` checks them all)."""
+        if not self.root.exists():
+            return None
+        earlier = sorted((path.name for path in self.root.iterdir() if path.name < day), reverse=True)
+        return next((name for name in earlier if (self.root / name / MANIFEST).exists()), None)
+
     @contextmanager
     def writing(self, day: str, *, concurrency: int = 1) -> Iterator[SnapshotWriter]:
         """Yield a writer for `day`; on success its files become the day's snapshot, on error they go.

@@ -130,6 +130,17 @@ def test_days_lists_complete_snapshots_in_order_up_to_the_given_day(tmp_path):
     assert zone.days(up_to="2023-12-30") == []
 
 
+def test_latest_before_skips_incomplete_days_and_the_day_itself(tmp_path):
+    zone = RawZone(tmp_path / "raw" / "uk_ocpi", "uk_ocpi")
+    assert zone.latest_before("2024-12-31") is None  # the source's folder does not exist yet
+    for day in ["2024-01-01", "2024-01-03"]:
+        store(zone, day, {"d.json": day.encode()})
+    SnapshotWriter(zone.root / "2024-01-04").write_bytes("d.json", b"incomplete")
+    assert zone.latest_before("2024-01-05") == "2024-01-03"  # 2024-01-04 has no manifest
+    assert zone.latest_before("2024-01-03") == "2024-01-01"  # strictly before
+    assert zone.latest_before("2024-01-01") is None
+
+
 @pytest.mark.parametrize("name", ["", "a/b", ".hidden", MANIFEST])
 def test_invalid_file_names_are_rejected_and_nothing_is_committed(tmp_path, name):
     zone = RawZone(tmp_path, "registry")
