@@ -181,10 +181,6 @@ class HttpClient:
         self._limiter = RateLimiter(max_rps) if max_rps else None
         self._spacing = spacing or (Spacing(min_interval_s) if min_interval_s > 0 else None)
 
-    @property
-    def origins(self) -> Origins | None:
-        return self._origins
-
     def fetch(
         self,
         url: str,
