@@ -54,7 +54,6 @@ class TeeBody:
         self._writing: Future[int] | None = None
         self.bytes = 0
         self.head = b""
-        self.bom = False  # the body began with a UTF-8 byte order mark (RFC 8259 lets a parser skip it)
 
     def __enter__(self) -> TeeBody:
         return self
@@ -81,7 +80,7 @@ class TeeBody:
             self.bytes += len(chunk)
             self.head = self.head or chunk[:60]
             if first and chunk.startswith(_BOM):  # stored as sent; the parser starts at the JSON
-                self.bom, chunk = True, chunk[len(_BOM) :]
+                chunk = chunk[len(_BOM) :]
                 if not chunk:  # the BOM came alone: b"" here would tell the parser the body ended
                     return self.read(size)
             if size < 0 or size >= len(chunk):
