@@ -17,6 +17,7 @@ from pipeline.resources.http import HttpSettings
 from pipeline.resources.storage import DataDir
 from pipeline.sandbox._ocpi_variants import apply
 from pipeline.sandbox.uk_ocpi import FeedSpec, OcpiSandbox, make_locations
+from pipeline.sources.uk_ocpi.feed_alerts import marker
 from pipeline_tests.integration import expected_ocpi as expected
 from pipeline_tests.webhook import Receiver
 
@@ -211,15 +212,22 @@ def test_the_non_uk_site_is_left_out_counted_and_rejected(run, feeds):
     assert not run.result.asset_value("uk_ocpi_locations")["country"].eq("AUS").any()
 
 
-def test_one_alert_per_feed_and_day_even_when_the_day_runs_again(run, receiver):
+def test_one_alert_per_feed_and_day_even_when_the_day_runs_again(run, receiver, feeds, env):
     assert [(body["feed"], body["day"]) for _, _, body in receiver.posts] == [(TRUNCATED, PARTITION)]
     [(_, _, body)] = receiver.posts
     assert body["run_id"] == run.result.run_id
     assert body["assets"] == ["uk_ocpi_truncated_locations"]
     assert "received 20 locations, the feed declared 40" in body["error"]
-    again = materialise(run.defs, run.instance)  # the day's snapshots are reused: no new fetch, no alert
+    asked = len(feeds.servers[TRUNCATED].requests)
+    again = materialise(run.defs, run.instance)  # today is fetched again: the feed is short again
     assert again.result.success
-    assert len(receiver.posts) == 1
+    assert len(feeds.servers[TRUNCATED].requests) > asked
+    [short] = [
+        e for e in again.result.get_asset_check_evaluations() if not e.passed and e.check_name == "fetched"
+    ]
+    assert short.asset_key.to_user_string() == "uk_ocpi_truncated_locations"
+    assert len(receiver.posts) == 1  # the day's alert was delivered already (its marker is in the lake)
+    assert marker(DataDir(path=env["PIPELINE_DATA_DIR"]), PARTITION, TRUNCATED).exists()
 
 
 def test_the_secret_is_sent_by_header_and_query_and_shown_nowhere(run, feeds):
