@@ -159,21 +159,21 @@ def load_feeds(path: Path) -> list[Feed]:
     Read once per version of the file: loading the code asks whether the source is on, why, and for
     its feeds, and each would otherwise parse and validate the list again.
     """
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise FeedListError(f"The feed list {path} cannot be read ({SETTING}): {exc.strerror}.") from None
-    return list(_load(path, stat.st_mtime_ns, stat.st_size).feeds)
+    return list(_feed_list(path).feeds)
 
 
 def load_hosts(path: Path) -> dict[str, float]:
     """The `hosts:` map of the list at `path`, host -> min_interval_s; `{}` without one."""
+    return {key: host.min_interval_s for key, host in _feed_list(path).hosts.items()}
+
+
+def _feed_list(path: Path) -> FeedList:
+    """The list at `path`, parsed once per version of the file (its mtime and size)."""
     try:
         stat = path.stat()
     except OSError as exc:
         raise FeedListError(f"The feed list {path} cannot be read ({SETTING}): {exc.strerror}.") from None
-    hosts = _load(path, stat.st_mtime_ns, stat.st_size).hosts
-    return {key: host.min_interval_s for key, host in hosts.items()}
+    return _load(path, stat.st_mtime_ns, stat.st_size)
 
 
 @lru_cache(maxsize=16)
