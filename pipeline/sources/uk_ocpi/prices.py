@@ -26,6 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 
 from pipeline.sources.uk_ocpi import price_schema as ps
+from pipeline.sources.uk_ocpi.records import as_float
 from pipeline.sources.uk_ocpi.schema import TARIFF_SEPARATOR, frame
 from pipeline.sources.uk_ocpi.tariffs import (
     ENERGY,
@@ -164,15 +165,11 @@ def connector_prices(
                 power_band(power),
                 tariff_id,
                 feed,
-                *map(_float, (price.min_p, price.max_p)),
+                *map(as_float, (price.min_p, price.max_p)),
                 price.vat_stated,
-                *map(_float, (price.flat_fee_p, price.time_p_per_hour)),
+                *map(as_float, (price.flat_fee_p, price.time_p_per_hour)),
                 price.free,
                 price.reason,
             )
         )
     return frame(ps.ConnectorPrices, rows)
-
-
-def _float(value: Decimal | None) -> float:
-    return float("nan") if value is None else float(value)

@@ -21,6 +21,7 @@ from pipeline.sources.uk_ocpi.records import (
     ConnectorRecord,
     EvseRecord,
     LocationRecord,
+    as_float,
     is_uk_country,
 )
 
@@ -210,7 +211,3 @@ def _given_power(connector: ConnectorRecord) -> Decimal | None:
     """`max_electric_power` when usable (> 0; 0 is how some feeds say "unknown")."""
     power = connector.max_electric_power
     return power if power is not None and power > 0 else None
-
-
-def as_float(value: Decimal | None) -> float:
-    return float("nan") if value is None else float(value)

@@ -68,6 +68,11 @@ def as_decimal(value: object) -> Decimal | None:
     return number if number.is_finite() and abs(number) <= LARGEST_READING else None
 
 
+def as_float(value: Decimal | None) -> float:
+    """A read number as a float column holds it: NaN for None."""
+    return float("nan") if value is None else float(value)
+
+
 class GeoPoint(NamedTuple):
     latitude: float
     longitude: float

@@ -17,7 +17,7 @@ from typing import Annotated, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, PlainValidator
 
-from pipeline.sources.uk_ocpi.records import Id, Text, as_decimal, as_text
+from pipeline.sources.uk_ocpi.records import Id, Text, as_decimal, as_float, as_text
 
 # OCPI 2.2.1 TariffRestrictions, in the spec's order (2.1.1's are a subset): the order of `restrictions`.
 RESTRICTIONS = (
@@ -156,11 +156,11 @@ def tariff_rows(feeds: Mapping[str, FeedTariffs | None]) -> list[Row]:
             tariff.type,
             index,
             component.type,
-            _float(component.price.value),
-            _float(component.vat),
-            _float(component.step_size),
+            as_float(component.price.value),
+            as_float(component.vat),
+            as_float(component.step_size),
             element.restrictions,
-            _float(tariff.min_price),
+            as_float(tariff.min_price),
             tariff.last_updated,
         )
         for operator, feed in feeds.items()
@@ -169,7 +169,3 @@ def tariff_rows(feeds: Mapping[str, FeedTariffs | None]) -> list[Row]:
         for index, element in enumerate(tariff.elements)
         for component in element.price_components
     ]
-
-
-def _float(value: Decimal | None) -> float:
-    return float("nan") if value is None else float(value)

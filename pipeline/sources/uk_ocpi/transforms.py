@@ -33,11 +33,10 @@ from pipeline.sources.uk_ocpi.reading import (
     LocationKey,
     LocationRead,
     Row,
-    as_float,
     parking_type,
     read_location,
 )
-from pipeline.sources.uk_ocpi.records import LocationRecord, as_status, is_uk_country
+from pipeline.sources.uk_ocpi.records import LocationRecord, as_float, as_status, is_uk_country
 
 __all__ = [  # the cleaning, and (re-exported) the aggregates and the conformance summary over its tables
     "Cleaned",
