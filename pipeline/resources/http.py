@@ -108,6 +108,11 @@ class _NoAuth(AuthBase):
 _NO_AUTH = _NoAuth()
 
 
+def _label(url: str, what: str) -> str:
+    """What a request is for and where it goes, for logs and errors: "the registry download of URL"."""
+    return f"{what} of {redact_url(url)}" if what else f"GET {redact_url(url)}"
+
+
 @dataclass
 class RequestStats:
     """Totals a source reports as asset metadata; safe to update from several threads."""
@@ -197,7 +202,7 @@ class HttpClient:
         raises `OriginRefused` before it is requested; transient faults are retried up to `max_attempts`
         and then raise `UpstreamError` naming `what` and the URL.
         """
-        label = f"{what} of {redact_url(url)}" if what else f"GET {redact_url(url)}"
+        label = _label(url, what)
         if self._origins is not None:
             self._origins.check(url, what=what or "GET")
         retrying = Retrying(
@@ -242,7 +247,7 @@ class HttpClient:
         decoded (a gzip body by what it expands to), stops being read at once: `TooLarge`, not retried,
         and `target` is removed. A complete body is charged to `budget` (its last attempt only).
         """
-        label = f"{what} of {redact_url(url)}" if what else f"GET {redact_url(url)}"
+        label = _label(url, what)
 
         def over(read: int) -> Exception:
             if budget is not None and (max_bytes is None or budget.remaining < max_bytes):
