@@ -97,9 +97,9 @@ class Outcome:
 def snapshot_shortfall(zone: RawZone, day: str, notes: dict, *, max_drop: float) -> Shortfall:
     """Whether the day's stored snapshot of a feed looks short: below its declared total, or dropped by
     more than `max_drop` against the feed's previous complete snapshot."""
-    earlier = [d for d in zone.days(up_to=day) if d < day]
-    previous = int(zone.snapshot(earlier[-1]).notes.get("records", 0)) if earlier else None
-    return shortfall(notes, previous=previous, previous_day=earlier[-1] if earlier else "", max_drop=max_drop)
+    before = zone.latest_before(day)
+    previous = int(zone.snapshot(before).notes.get("records", 0)) if before else None
+    return shortfall(notes, previous=previous, previous_day=before or "", max_drop=max_drop)
 
 
 def feed_status(
@@ -152,10 +152,9 @@ def feed_status(
 
 
 def _last_success(zone: RawZone, day: str) -> str:
-    """The latest earlier day with a complete snapshot: listed only for a feed missing today (on S3
-    every listed day costs a request, and a feed in today's snapshot has its answer already)."""
-    days = zone.days(up_to=day)
-    return days[-1] if days else ""
+    """The latest earlier day with a complete snapshot: asked only for a feed missing today (a feed in
+    today's snapshot has its answer already)."""
+    return zone.latest_before(day) or ""
 
 
 def status_results(
