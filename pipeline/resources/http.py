@@ -310,7 +310,8 @@ class HttpClient:
             if not response.ok:
                 raise UpstreamError(
                     f"GET {redact_url(response.url)} answered HTTP {status} {response.reason}. This is not a "
-                    "temporary fault; check the URL and the API's documentation."
+                    "temporary fault; check the URL and the API's documentation.",
+                    status=status,
                 )
             try:
                 return read(response)

@@ -17,7 +17,12 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class UpstreamError(RuntimeError):
-    """An upstream answered in a way the pipeline cannot use. The message says what, where and what next."""
+    """An upstream answered in a way the pipeline cannot use. The message says what, where and what next;
+    `status` is the HTTP status of a refusal that is not worth retrying (a 404, say), else None."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class CredentialsRefusedError(UpstreamError):

@@ -290,3 +290,19 @@ def test_a_hidden_parameter_is_masked_in_every_message_and_in_urllib3s_request_l
     request_lines = [r.getMessage() for r in caplog.records if r.name == "urllib3.connectionpool"]
     assert len([line for line in request_lines if "sig_x9=***&n=1" in line]) == 2
     assert "hush-7731" not in caplog.text
+
+
+class Gone(Upstream):
+    def respond(self, path, headers):
+        return Reply(404, b'{"status_code": 2003}')
+
+
+def test_a_refusal_not_worth_retrying_carries_its_status_once_asked():
+    http, sleeps = client()
+    with Gone() as server:
+        with pytest.raises(UpstreamError) as caught:
+            http.fetch(f"{server.base_url}/tariffs/T1", read_json, what="tariff T1")
+        assert len(server.requests) == 1
+    assert caught.value.status == 404  # callers tell "not found" from other refusals without the wording
+    assert sleeps == []
+    assert "answered HTTP 404 Not Found. This is not a temporary fault" in str(caught.value)

@@ -14,7 +14,6 @@ and `send_secret_to` apply, and the requests share the host's clock and the feed
 from __future__ import annotations
 
 import json
-import re
 from urllib.parse import quote
 
 from pipeline.resources.http import ByteBudget, Spacing, redact_url
@@ -27,7 +26,6 @@ from pipeline.sources.uk_ocpi.raw import page_name
 from pipeline.sources.uk_ocpi.tariff_raw import PER_ID, named_tariff_ids, page_tariffs, per_id, read_answer
 
 UNKNOWN_STATUSES = frozenset({2003, 2004})  # OCPI: unknown object
-_NOT_FOUND = re.compile(r"answered HTTP 404\b")
 
 
 def tariff_endpoint(feed: Feed) -> Feed:
@@ -70,7 +68,7 @@ def fetch_tariffs(
                     budget=budget,
                 )
             except UpstreamError as exc:
-                if not _NOT_FOUND.search(str(exc)):
+                if exc.status != 404:
                     raise
                 missing.append(tariff_id)
                 writer.write_bytes(name, _missing(tariff_id, "HTTP 404"))
