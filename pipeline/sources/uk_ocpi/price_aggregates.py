@@ -107,6 +107,7 @@ def price_conformance(prices: pd.DataFrame, tariffs: Mapping[str, FeedTariffs | 
                 operator,
                 len(published),
                 feed.unreadable if feed is not None else 0,
+                feed.duplicates if feed is not None else 0,
                 counts.total(),
                 counts[""],
                 counts[ps.NO_TARIFF],

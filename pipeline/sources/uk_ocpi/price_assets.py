@@ -65,6 +65,7 @@ CONNECTOR_PRICES_FROM: dict[str, list[catalog.Source]] = {
 CONFORMANCE_FROM: dict[str, list[catalog.Source]] = {
     "tariffs": [f"{T}id"],
     "unreadable_tariffs": [f"{T}id"],
+    "duplicate_tariffs": [f"{T}id"],
     "connectors": ["tariff_ids"],
     "priced_connectors": list(_PRICE),
     "connectors_without_tariff": ["tariff_ids"],

@@ -172,6 +172,9 @@ class PriceConformance(_Table):
     unreadable_tariffs: Series[int] = pa.Field(
         ge=0, description="Tariffs it sends that are not JSON objects or have no id: not used."
     )
+    duplicate_tariffs: Series[int] = pa.Field(
+        ge=0, description="Tariffs it sends again under an id already sent: the later copy is used."
+    )
     connectors: Series[int] = pa.Field(ge=0, description="Connectors counted (those of the CSV's EVSEs).")
     priced_connectors: Series[int] = pa.Field(ge=0, description="Connectors with a known price.")
     connectors_without_tariff: Series[int] = pa.Field(ge=0, description="Connectors naming no tariff.")

@@ -125,6 +125,7 @@ class FeedTariffs:
     operator: str
     tariffs: dict[str, TariffRecord] = field(default_factory=dict)
     unreadable: int = 0  # not JSON objects, or without id
+    duplicates: int = 0  # earlier copies of an id published again (the later copy is used)
 
     def find(self, tariff_id: str) -> TariffRecord | None:
         return self.tariffs.get(tariff_id.casefold())
@@ -138,7 +139,7 @@ def read_tariffs(operator: str, raw: Iterable[object]) -> FeedTariffs:
         if record is None or not record.id:
             feed.unreadable += 1
             continue
-        feed.tariffs.pop(record.id.casefold(), None)  # re-inserted: the later copy, in its place
+        feed.duplicates += feed.tariffs.pop(record.id.casefold(), None) is not None  # the later copy wins
         feed.tariffs[record.id.casefold()] = record
     return feed
 

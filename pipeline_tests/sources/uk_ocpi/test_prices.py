@@ -378,15 +378,16 @@ def test_conformance_counts_per_feed():
         tariff("T2", currency="EUR"),
         tariff("T3", energy(0.4, 20)),
         "not a tariff",
+        tariff("t3", energy(0.4, 20)),  # T3 again: counted, the later copy used
     ]
     tariffs = {"pogo": read_tariffs("pogo", published), "evolt": None, "jolt": read_tariffs("jolt", [])}
     frame = connectors(("1", 7000.0, "T1"), ("2", 7000.0, ""), ("3", 7000.0, "NOPE"), ("4", 7000.0, "T2"))
     table = price_conformance(priced(frame, tariffs), tariffs)
     PriceConformance.validate(table)
     assert table.values.tolist() == [
-        ["evolt", 0, 0, 0, 0, 0, 0, 0, 0, 0],
-        ["jolt", 0, 0, 0, 0, 0, 0, 0, 0, 0],
-        ["pogo", 3, 1, 4, 1, 1, 1, 1, 2, 1],
+        ["evolt", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        ["jolt", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        ["pogo", 3, 1, 1, 4, 1, 1, 1, 1, 2, 1],
     ]
 
 

@@ -108,6 +108,7 @@ def test_a_feeds_tariffs_are_found_whatever_the_case_and_a_later_copy_replaces_a
     assert feed.find("GB-T1").min_price == 2 and feed.find("gb-t1").id == "GB-t1"
     assert feed.find("T3") is None
     assert feed.unreadable == 2  # not an object; no id
+    assert feed.duplicates == 1  # gb-T1 sent twice: counted, the later copy used
 
 
 def test_the_tariffs_table_has_one_row_per_tariff_element_and_component_exactly():
