@@ -37,8 +37,8 @@ def read_json(response):
 @pytest.mark.parametrize(
     ("url", "origin"),
     [
-        ("https://Char.GY/ocpi/2.2/locations?offset=0", "https://char.gy:443"),
-        ("HTTP://char.gy", "http://char.gy:80"),
+        ("https://Feed.TEST/ocpi/2.2/locations?offset=0", "https://feed.test:443"),
+        ("HTTP://feed.test", "http://feed.test:80"),
         ("http://127.0.0.2:8080/x", "http://127.0.0.2:8080"),
         ("https://u:p@x.test:8443/", "https://x.test:8443"),
         ("http://[::1]:9/a", "http://[::1]:9"),
@@ -48,7 +48,7 @@ def test_origin_of_writes_scheme_host_and_port_out(url, origin):
     assert origin_of(url) == origin
 
 
-@pytest.mark.parametrize("url", ["/relative/path", "char.gy/x", "ftp://x.test/a"])
+@pytest.mark.parametrize("url", ["/relative/path", "feed.test/x", "ftp://x.test/a"])
 def test_origin_of_refuses_a_url_without_host_or_known_port(url):
     with pytest.raises(ValueError, match=r"not an absolute URL with a host|has no port"):
         origin_of(url)
