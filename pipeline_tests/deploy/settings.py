@@ -83,11 +83,11 @@ def code_settings() -> dict[str, Setting]:
 
 
 def secret_names() -> frozenset[str]:
-    return frozenset(name for name, setting in _code_settings().items() if setting.secret)
+    return frozenset(name for name, setting in code_settings().items() if setting.secret)
 
 
 def plain_names() -> frozenset[str]:
-    return frozenset(name for name, setting in _code_settings().items() if not setting.secret)
+    return frozenset(name for name, setting in code_settings().items() if not setting.secret)
 
 
 @cache
@@ -317,5 +317,7 @@ def env_file_names(path: Path) -> set[str]:
 
 
 def compose_names(path: Path) -> set[str]:
-    """The variables a compose file interpolates: `${NAME}`, `${NAME:-default}`, `${NAME:?message}`."""
-    return set(_INTERPOLATION.findall(path.read_text(encoding="utf-8")))
+    """The variables a compose file interpolates: `${NAME}`, `${NAME:-default}`, `${NAME:?message}`
+    (comment lines left out: Compose does not interpolate them)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return set(_INTERPOLATION.findall("\n".join(line for line in lines if not line.lstrip().startswith("#"))))
