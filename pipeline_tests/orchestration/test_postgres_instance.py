@@ -7,14 +7,11 @@ materialisation, evaluates the snapshot schedule and the eConnect change sensor,
 holds the API pools to one slot.
 """
 
-import os
 import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
-import psycopg2
 import pytest
 from dagster import (
     AssetKey,
@@ -28,15 +25,14 @@ from dagster import (
 from dagster._core.test_utils import in_process_test_workspace
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
-from psycopg2 import sql
 
 from pipeline.definitions import build_definitions
 from pipeline.orchestration.partitions import today_key
 from pipeline.sources.econnect.assets import UPSTREAM_FINGERPRINT
+from pipeline_tests.postgres import connect, pg_variables, postgres_url, recreate_database
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_CONFIG = ROOT / "deploy" / "dagster.yaml"
-URL_VARIABLE = "PIPELINE_TEST_POSTGRES_URL"
 PARTITION = today_key()
 RAW = AssetKey("econnect_station_pages")
 REPORT = AssetKey("econnect_station_report")
@@ -45,53 +41,6 @@ REPORT = AssetKey("econnect_station_report")
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Property `ScheduleDefinition.environment_vars` is deprecated:DeprecationWarning"
 )
-
-
-def postgres_url() -> str:
-    url = os.environ.get(URL_VARIABLE, "")
-    if not url:
-        pytest.fail(
-            f"{URL_VARIABLE} is not set, so the production instance config cannot be tested. Run `make "
-            f"test` (it starts a throwaway PostgreSQL), or `export {URL_VARIABLE}=$(scripts/test-postgres.sh "
-            "start)` before pytest and `scripts/test-postgres.sh stop` after.",
-            pytrace=False,
-        )
-    return url
-
-
-def pg_variables(url: str) -> dict[str, str]:
-    """The DAGSTER_PG_* variables deploy/dagster.yaml reads, for the server and database in `url`."""
-    parts = urlsplit(url)
-    return {
-        "DAGSTER_PG_HOST": parts.hostname or "127.0.0.1",
-        "DAGSTER_PG_PORT": str(parts.port or 5432),
-        "DAGSTER_PG_USER": unquote(parts.username or "postgres"),
-        "DAGSTER_PG_PASSWORD": unquote(parts.password or ""),
-        "DAGSTER_PG_DB": parts.path.lstrip("/"),
-    }
-
-
-def connect(variables: dict[str, str], *, db_name: str | None = None):
-    return psycopg2.connect(
-        host=variables["DAGSTER_PG_HOST"],
-        port=variables["DAGSTER_PG_PORT"],
-        user=variables["DAGSTER_PG_USER"],
-        password=variables["DAGSTER_PG_PASSWORD"],
-        dbname=db_name or variables["DAGSTER_PG_DB"],
-    )
-
-
-def recreate_database(variables: dict[str, str]) -> None:
-    """An empty database, whatever an earlier (possibly interrupted) run of this module left in it."""
-    conn = connect(variables, db_name="postgres")
-    conn.autocommit = True  # DROP/CREATE DATABASE cannot run inside a transaction
-    try:
-        with conn.cursor() as cursor:
-            name = sql.Identifier(variables["DAGSTER_PG_DB"])
-            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")
