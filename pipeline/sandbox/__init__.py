@@ -47,6 +47,9 @@ class Sandbox(Service):
     ``ocpi=False`` leaves out the fake UK OCPI operators (``OcpiSandbox``, default feeds); ``env()`` then
     names an empty feed list, so no process started with it ever reads the bundled list of real operators.
 
+    ``econnect_password`` replaces the fake eConnect's fixed password, for a test whose secrets must be
+    its own (a value nothing in the package holds).
+
     ``env()`` gives every variable the pipeline reads to reach them; PIPELINE_DATA_DIR and
     PIPELINE_S3_PREFIX are left to the caller because they are per run, not per sandbox.
     """
@@ -61,6 +64,7 @@ class Sandbox(Service):
         ncr_faults: Sequence[Fault] | None = None,
         drift_after_page: int | None = None,
         ocpi: bool = True,
+        econnect_password: str = PASSWORD,
     ) -> None:
         self.stations: list[dict] = make_stations(stations)
         self.registry: dict = make_registry(devices)
@@ -71,6 +75,7 @@ class Sandbox(Service):
         self._econnect: EConnectServer | None = None
         self._ncr: RegistryServer | None = None
         self._ocpi_enabled = ocpi
+        self._econnect_password = econnect_password
         self._ocpi: OcpiSandbox | None = None
         self._no_feeds: Path | None = None  # with ocpi=False: an empty feed list, so no real feed is read
         self._s3: LocalS3 | None = None
@@ -103,7 +108,7 @@ class Sandbox(Service):
                 EConnectServer(
                     self.stations,
                     USERNAME,
-                    PASSWORD,
+                    self._econnect_password,
                     BUSINESS_PARTNER,
                     latency_s=self._latency_s,
                     faults=self._econnect_faults,
