@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install demo test ui clean home bench bench-quick
+.PHONY: install demo test test-container ui clean home bench bench-quick
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -27,15 +27,26 @@ demo: install home
 
 # pytest runs against a throwaway PostgreSQL (scripts/test-postgres.sh), which is stopped and removed
 # afterwards whether the tests pass, fail or are interrupted; make exits with pytest's status.
+define with_postgres
+@trap './scripts/test-postgres.sh stop' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+url="$$(./scripts/test-postgres.sh start)" || exit 1; \
+echo "PIPELINE_TEST_POSTGRES_URL=$$url"; \
+PIPELINE_TEST_POSTGRES_URL="$$url" $(1)
+endef
+
 test: install
 	$(BIN)/ruff check pipeline pipeline_tests
 	$(BIN)/ruff format --check pipeline pipeline_tests
 	$(BIN)/mypy
 	$(BIN)/bandit -q -c pyproject.toml -r pipeline
-	@trap './scripts/test-postgres.sh stop' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
-	url="$$(./scripts/test-postgres.sh start)" || exit 1; \
-	echo "PIPELINE_TEST_POSTGRES_URL=$$url"; \
-	PIPELINE_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q
+	$(call with_postgres,$(BIN)/pytest -q -m "not container")
+
+# deploy/Dockerfile built with podman and the whole graph run in it (pipeline_tests/container/): about
+# 5 minutes the first time on a machine, under 2 once its bootstrapped base is kept. As root it installs
+# podman, mmdebstrap and runc with apt when they are missing (scripts/ensure-podman.sh).
+test-container: install
+	./scripts/ensure-podman.sh
+	$(call with_postgres,$(BIN)/pytest -q -m container pipeline_tests/container)
 
 # The UI on the demo's instance, with the sandbox running, so runs launched from it reach the fakes.
 ui: install home
