@@ -74,15 +74,13 @@ def test_every_dagster_service_mounts_the_instance_config_read_only(services):
         assert INSTANCE_MOUNT in services[name]["volumes"], name
     assert (PROJECT / "dagster.yaml").resolve() == REPO / "deploy" / "dagster.yaml"
     assert re.findall(r"\bDAGSTER_HOME=(\S+)", DOCKERFILE.read_text()) == ["/opt/dagster/dagster_home"]
-    assert (
-        services["webserver"]["volumes"]
-        == services["daemon"]["volumes"]
-        == [
-            INSTANCE_MOUNT,
-            f"./workspace.compose.yaml:{WORKSPACE}:ro",
-        ]
-    )
-    assert services["code"]["volumes"] == [INSTANCE_MOUNT, f"lake:{_dockerfile('WORKDIR')}"]
+    workspace = f"./workspace.compose.yaml:{WORKSPACE}:ro"
+    # Step logs: written by runs in `code`, shown by the webserver, in a folder the image makes its user's.
+    logs = "logs:/opt/dagster/dagster_home/storage"
+    assert "mkdir -p /opt/dagster/dagster_home/storage" in DOCKERFILE.read_text()
+    assert services["webserver"]["volumes"] == [INSTANCE_MOUNT, workspace, logs]
+    assert services["daemon"]["volumes"] == [INSTANCE_MOUNT, workspace]
+    assert services["code"]["volumes"] == [INSTANCE_MOUNT, logs, f"lake:{_dockerfile('WORKDIR')}"]
     assert services["postgres"]["volumes"] == ["postgres:/var/lib/postgresql/data"]
 
 
@@ -102,7 +100,7 @@ def test_the_workspace_loads_the_code_service_by_its_host_port_and_location_name
         "-p",
         "4000",
     ]
-    assert compose["volumes"] == {"postgres": None, "lake": None}
+    assert compose["volumes"] == {"postgres": None, "lake": None, "logs": None}
 
 
 def test_each_service_checks_its_own_health(services):
