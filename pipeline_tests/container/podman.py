@@ -17,6 +17,7 @@ import resource
 import shutil
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -72,6 +73,41 @@ def host_ca_bundle() -> Path | None:
     return None
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+def wait_for_code_server(port: int, *, timeout_s: float = 180) -> float:
+    """Seconds until a code server on 127.0.0.1:`port` answers gRPC's health check (asked from here,
+    with this environment's `dagster`)."""
+    started = time.monotonic()
+    check = [str(Path(sys.executable).with_name("dagster")), "api", "grpc-health-check", "-p", str(port)]
+    while time.monotonic() - started < timeout_s:
+        if subprocess.run(check, capture_output=True, check=False).returncode == 0:
+            return time.monotonic() - started
+        time.sleep(0.25)
+    raise AssertionError(f"no code server answered on port {port} in {timeout_s:.0f} s")
+
+
+def build_context(tmp: Path, *, planted: Mapping[str, str] | None = None) -> Path:
+    """A copy of the repository's files (tracked, and new ones git does not ignore) to build from, plus
+    `planted` files (relative path -> text) that the build must leave out, as a checkout's `.env`."""
+    context = tmp / "context"
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        if (REPO / name).is_file():
+            (context / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, context / name)
+    for name, text in (planted or {}).items():
+        (context / name).parent.mkdir(parents=True, exist_ok=True)
+        (context / name).write_text(text)
+    return context
+
+
 @dataclass
 class Podman:
     executable: str
@@ -114,9 +150,11 @@ class Podman:
             self.run("import", "--change", 'CMD ["python3"]', str(tarball), BASE_IMAGE)
         return time.monotonic() - started
 
-    def build(self, context: Path, tag: str, *, dockerfile: Path) -> str:
-        """`podman build` of `dockerfile` from `context` on the bootstrapped base; its log."""
+    def build(self, context: Path, tag: str, *, dockerfile: Path, cache: bool = True) -> str:
+        """`podman build` of `dockerfile` from `context` on the bootstrapped base; its log. `cache=False`
+        rebuilds every layer (a cold build, the base aside)."""
         flags = [*runtime_flags(), "--network", "host", "--format", "docker", "--layers"]
+        flags += [] if cache else ["--no-cache"]
         ca = host_ca_bundle()
         if ca is not None:
             flags += ["--volume", f"{ca}:{CA_IN_BUILD}:ro", "--build-arg", f"PIP_CERT={CA_IN_BUILD}"]

@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 import tarfile
 import time
 import tomllib
@@ -42,9 +41,11 @@ from pipeline_tests.container.podman import (
     BASE_IMAGE,
     CA_IN_BUILD,
     Podman,
+    build_context,
     host_ca_bundle,
     require_podman,
     runtime_flags,
+    wait_for_code_server,
 )
 from pipeline_tests.postgres import pg_variables, postgres_url, recreate_database
 
@@ -99,34 +100,13 @@ def test_secrets() -> dict[str, str]:
     return {name: f"{name.lower()}-{secrets.token_hex(12)}" for name in SECRET_NAMES}
 
 
-def build_context(tmp: Path, test_secrets: dict[str, str]) -> Path:
-    """The repository's files (tracked, and new ones git does not ignore), plus what a developer's
-    checkout holds beside them and must never reach an image: a `.env` with the secrets, a lake."""
-    context = tmp / "context"
-    tracked = (
-        subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=ROOT,
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .split("\0")
-    )
-    for name in filter(None, tracked):
-        if (ROOT / name).is_file():
-            (context / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, context / name)
-    (context / ".env").write_text("".join(f"{k}={v}\n" for k, v in test_secrets.items()))
-    (context / "data" / "raw").mkdir(parents=True)
-    (context / "data" / "raw" / "leftover.json").write_text(json.dumps(test_secrets))
-    return context
-
-
 @pytest.fixture(scope="module")
 def built(podman, test_secrets, tmp_path_factory) -> Built:
     base_seconds = podman.ensure_base()
-    context = build_context(tmp_path_factory.mktemp("build"), test_secrets)
+    # Beside the repository's files, what a developer's checkout holds and must never reach an image.
+    planted = {".env": "".join(f"{k}={v}\n" for k, v in test_secrets.items())}
+    planted["data/raw/leftover.json"] = json.dumps(test_secrets)
+    context = build_context(tmp_path_factory.mktemp("build"), planted=planted)
     started = time.monotonic()
     podman.build(context, IMAGE, dockerfile=context / "deploy" / "Dockerfile")
     return Built(IMAGE, base_seconds, time.monotonic() - started)
@@ -135,17 +115,6 @@ def built(podman, test_secrets, tmp_path_factory) -> Built:
 @pytest.fixture(scope="module")
 def inspected(podman, built) -> dict:
     return json.loads(podman.run("image", "inspect", built.image))[0]
-
-
-def wait_for_code_server(timeout_s: float = 180) -> float:
-    """Seconds until the code server answers gRPC's health check (asked from this side)."""
-    started = time.monotonic()
-    check = [str(Path(sys.executable).with_name("dagster")), "api", "grpc-health-check", "-p", str(PORT)]
-    while time.monotonic() - started < timeout_s:
-        if subprocess.run(check, capture_output=True, check=False).returncode == 0:
-            return time.monotonic() - started
-        time.sleep(0.5)
-    raise AssertionError(f"the code server in {CONTAINER} did not answer on port {PORT} in {timeout_s} s")
 
 
 def run_in_process(env: dict[str, str]) -> None:
@@ -235,7 +204,7 @@ def world(podman, built, test_secrets, tmp_path_factory) -> Iterator[World]:
             mounts=[(feeds, FEEDS_IN_CONTAINER), (home / "dagster.yaml", f"{HOME_IN_IMAGE}/dagster.yaml")],
         )
         try:
-            wait_for_code_server()
+            wait_for_code_server(PORT)
             start_seconds = time.monotonic() - started
             with pytest.MonkeyPatch.context() as patch:
                 for name, value in pg.items():
