@@ -119,11 +119,6 @@ def deployment(values: dict[str, Any]) -> dict[str, Any]:
     return only
 
 
-@pytest.fixture(scope="module")
-def launcher(values: dict[str, Any]) -> dict[str, Any]:
-    return values["runLauncher"]["config"]["k8sRunLauncher"]
-
-
 def unknown_keys(node: Any, allowed: Any, path: str = "") -> list[str]:
     """The paths in `node` that `allowed` (CHART_KEYS' shape) does not define."""
     if allowed == ANY:
@@ -167,7 +162,6 @@ def test_the_code_location_runs_the_image_and_its_command(deployment: dict[str, 
         "pullPolicy": "IfNotPresent",
     }
     assert deployment["image"]["tag"] == "0.1.0"
-    assert deployment["includeConfigInLaunchedRuns"] == {"enabled": True}
     # The chart's container args (charts/dagster-user-deployments/templates/deployment-user.yaml) against
     # the image's default command: the same program, module, host and port.
     port = str(deployment["port"])
@@ -202,10 +196,9 @@ def test_env_is_every_plain_setting_the_code_reads(deployment: dict[str, Any]) -
     )
 
 
-def test_no_secret_is_in_the_values(deployment: dict[str, Any], launcher: dict[str, Any]) -> None:
+def test_no_secret_is_in_the_values(deployment: dict[str, Any]) -> None:
     forbidden = secret_names() | AWS_CHAIN_SECRET
     assert {entry["name"] for entry in deployment["env"]} & forbidden == set()
-    assert {pair.split("=", 1)[0] for pair in launcher["envVars"]} & forbidden == set()
     assert deployment["envSecrets"] == [{"name": SECRET}]
 
 
@@ -216,14 +209,14 @@ def test_the_secret_file_names_every_secret_and_holds_no_value() -> None:
     assert f"create secret generic {SECRET} --from-env-file=" in SECRETS.read_text(encoding="utf-8")
 
 
-def test_run_pods_get_the_code_locations_settings_and_secret(
-    values: dict[str, Any], deployment: dict[str, Any], launcher: dict[str, Any]
+def test_run_pods_get_the_code_locations_settings_secret_and_account(
+    values: dict[str, Any], deployment: dict[str, Any]
 ) -> None:
-    assert values["runLauncher"]["type"] == "K8sRunLauncher"
-    pairs = [pair.split("=", 1) for pair in launcher["envVars"]]
-    assert [name for name, _ in pairs] == [entry["name"] for entry in deployment["env"]]
-    assert dict(pairs) == {entry["name"]: entry["value"] for entry in deployment["env"]}
-    assert launcher["envSecrets"] == deployment["envSecrets"] == [{"name": SECRET}]
+    # With includeConfigInLaunchedRuns the chart hands the deployment's env, envSecrets and service
+    # account to each run as its container context; dagster_k8s merges the launcher's own lists first and
+    # the location's last, so a launcher env would only be a second list the location silently overrides.
+    assert deployment["includeConfigInLaunchedRuns"] == {"enabled": True}
+    assert values["runLauncher"] == {"type": "K8sRunLauncher"}
 
 
 def test_plain_values_are_the_documented_defaults(deployment: dict[str, Any]) -> None:
