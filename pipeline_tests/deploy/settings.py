@@ -306,14 +306,16 @@ def _local(scope: ast.AST, name: str) -> Any:
     return literals.pop() if len(literals) == 1 and len(values) == 1 else None
 
 
-# How each deployment file names a setting (see /tmp/brief/contract.md).
-_ASSIGNMENT = re.compile(r"^(?:#\s*)?([A-Z][A-Z0-9_]*)=", re.MULTILINE)
+# How each deployment file names a setting: an env file by assignments, a compose file by interpolations.
+_ASSIGNMENT = re.compile(r"^(?:#\s*)?([A-Z][A-Z0-9_]*)=(.*)$", re.MULTILINE)
 _INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:[:?+-][^}]*)?\}")
 
 
-def env_file_names(path: Path) -> set[str]:
-    """The variables an env file names: `NAME=...` or a commented `# NAME=...` at a line's start."""
-    return set(_ASSIGNMENT.findall(path.read_text(encoding="utf-8")))
+def env_file_values(path: Path) -> dict[str, str]:
+    """The variables an env file names, each with its value as written (no unquoting): every
+    `NAME=value` line and every commented `# NAME=value` line (a setting documented but left unset). A
+    name given twice keeps its last value."""
+    return dict(_ASSIGNMENT.findall(path.read_text(encoding="utf-8")))
 
 
 def compose_names(path: Path) -> set[str]:

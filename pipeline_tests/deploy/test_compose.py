@@ -1,6 +1,6 @@
 """deploy/docker-compose.yaml as Compose reads it: the four services, their commands, the instance config and
 workspace they mount, their health checks and start order, and where every setting and secret comes from.
-(Which settings it names at all: test_settings.py.) Nothing here starts a container."""
+(Which settings it names at all, against the code: test_settings.py.) Nothing here starts a container."""
 
 import json
 import re
@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline_tests.deploy.settings import AWS_CHAIN, PG_PASSWORD, REPO, code_settings, secret_names
+from pipeline_tests.deploy.settings import (
+    AWS_CHAIN,
+    PG_PASSWORD,
+    REPO,
+    compose_names,
+    env_file_values,
+    secret_names,
+)
 
 COMPOSE = REPO / "deploy" / "docker-compose.yaml"
 PROJECT = COMPOSE.parent  # Compose resolves relative paths against the first compose file's folder
@@ -128,7 +135,8 @@ def test_runs_get_every_setting_each_from_its_own_variable(services):
     # The AWS chain only when set: boto3 takes an empty AWS_REGION or AWS_PROFILE for a value and fails.
     assert passed_through == sorted(AWS_CHAIN - {"AWS_PROFILE"})
     interpolated = {name: value for name, value in environment.items() if value is not None}
-    assert set(interpolated) == set(code_settings())
+    # Everything the file interpolates reaches the code service, where runs execute.
+    assert set(interpolated) == compose_names(COMPOSE)
     assert {name: _interpolation(value)[0] for name, value in interpolated.items()} == {
         name: name for name in interpolated
     }
@@ -166,12 +174,11 @@ def test_no_secret_has_a_value_in_the_file(services):
 
 
 def test_each_default_is_the_value_env_example_gives(services):
-    example = dict(
-        line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if re.match(r"^[A-Z_]+=", line)
-    )
+    # The AWS chain has no default: it is passed only when set (test_runs_get_every_setting_...).
+    example = {name: value for name, value in env_file_values(ENV_EXAMPLE).items() if name not in AWS_CHAIN}
     defaults = {}
     for value in services["code"]["environment"].values():
         if value is not None:
             variable, op, rest = _interpolation(value)
             defaults[variable] = rest if op == ":-" else ""
-    assert {name: defaults[name] for name in example} == example
+    assert {name: defaults.get(name) for name in example} == example

@@ -1,7 +1,8 @@
 """deploy/helm/values.yaml, the values for Dagster's chart dagster/dagster 1.13.27, checked without a cluster
 and without the chart: every key is one the chart defines, the code location runs the image's command,
-the settings are exactly those the code reads (secrets only through the Secret), the run pods get what
-the code server gets, and the limits are those of deploy/dagster.yaml.
+plain settings are values and secrets only in the Secret (that together they are exactly what the code
+reads: test_settings.py), the run pods get what the code server gets, and the limits are those of
+deploy/dagster.yaml.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,16 +17,16 @@ import yaml
 
 from pipeline_tests.deploy.settings import (
     AWS_CHAIN_SECRET,
+    INSTANCE,
     PG_PASSWORD,
-    env_file_names,
+    REPO,
+    env_file_values,
     plain_names,
     secret_names,
 )
 
-REPO = Path(__file__).resolve().parents[2]
 VALUES = REPO / "deploy" / "helm" / "values.yaml"
 SECRETS = REPO / "deploy" / "helm" / "secrets.env.example"
-INSTANCE = REPO / "deploy" / "dagster.yaml"
 SECRET = "ev-insight-pipeline-secrets"
 
 # The keys of the chart's values that the file may use, as chart 1.13.27 defines them: the pydantic models
@@ -185,12 +185,12 @@ def test_the_code_location_runs_the_image_and_its_command(deployment: dict[str, 
     )
 
 
-def test_env_is_every_plain_setting_the_code_reads(deployment: dict[str, Any]) -> None:
+def test_env_gives_plain_settings_once_each_as_a_string(deployment: dict[str, Any]) -> None:
     names = [entry["name"] for entry in deployment["env"]]
     assert len(names) == len(set(names)), "a variable is set twice"
-    expected = {name for name in plain_names() if not name.startswith("DAGSTER_PG_")}
-    assert set(names) - expected == set(), "deploy/helm/values.yaml sets variables the code does not read"
-    assert expected - set(names) == set(), "deploy/helm/values.yaml misses variables the code reads"
+    # The instance's DAGSTER_PG_* come from the chart's `postgresql:` block and its password Secret.
+    misplaced = {name for name in names if name not in plain_names() or name.startswith("DAGSTER_PG_")}
+    assert misplaced == set(), "deploy/helm/values.yaml's env holds secrets or the chart's own settings"
     assert all(
         set(entry) == {"name", "value"} and isinstance(entry["value"], str) for entry in deployment["env"]
     )
@@ -202,10 +202,10 @@ def test_no_secret_is_in_the_values(deployment: dict[str, Any]) -> None:
     assert deployment["envSecrets"] == [{"name": SECRET}]
 
 
-def test_the_secret_file_names_every_secret_and_holds_no_value() -> None:
-    assert env_file_names(SECRETS) == secret_names() - {PG_PASSWORD}
-    assignments = re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", SECRETS.read_text(encoding="utf-8"), re.M)
-    assert assignments == [(name, "") for name, _ in assignments]
+def test_the_secret_file_names_only_secrets_and_holds_no_value() -> None:
+    secrets = env_file_values(SECRETS)
+    assert set(secrets) <= secret_names() - {PG_PASSWORD}  # the password has the chart's own Secret
+    assert secrets == dict.fromkeys(secrets, "")
     assert f"create secret generic {SECRET} --from-env-file=" in SECRETS.read_text(encoding="utf-8")
 
 
@@ -222,10 +222,7 @@ def test_run_pods_get_the_code_locations_settings_secret_and_account(
 def test_plain_values_are_the_documented_defaults(deployment: dict[str, Any]) -> None:
     env = {entry["name"]: entry["value"] for entry in deployment["env"]}
     assert env["PIPELINE_DATA_DIR"] == "s3://BUCKET/PREFIX"  # every run is its own pod: the lake is on S3
-    assert env["PIPELINE_DATA_DIR"].startswith("s3://")
-    documented = dict(
-        re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", (REPO / ".env.example").read_text(encoding="utf-8"), re.M)
-    )
+    documented = env_file_values(REPO / ".env.example")
     differing = {
         name: (value, documented[name])
         for name, value in env.items()

@@ -13,7 +13,7 @@ from pipeline_tests.deploy.settings import (
     UnresolvedRead,
     code_settings,
     compose_names,
-    env_file_names,
+    env_file_values,
     plain_names,
     scan,
     secret_names,
@@ -140,14 +140,34 @@ class TestTheScan:
 
 class TestEnvExample:
     def test_it_names_every_setting_the_code_reads_and_no_other(self):
-        assert _differences(ENV_EXAMPLE, env_file_names(ENV_EXAMPLE), allowed=AWS_CHAIN) == ""
+        named = set(env_file_values(ENV_EXAMPLE))
+        assert _differences(ENV_EXAMPLE, named, allowed=AWS_CHAIN) == ""
 
     def test_it_holds_no_secret_value(self):
-        values = dict(
-            line.lstrip("# ").split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if "=" in line
-        )
+        values = env_file_values(ENV_EXAMPLE)
         filled = sorted(name for name in secret_names() | {"AWS_SECRET_ACCESS_KEY"} if values.get(name))
         assert filled == [], f".env.example gives secrets a value: {', '.join(filled)}"
+
+    def test_an_env_file_names_assignments_and_commented_assignments_only(self, tmp_path):
+        env = tmp_path / "example.env"
+        env.write_text(
+            "# A comment naming NOT_THIS=1 in its text\n"
+            "PLAIN=a value=with equals\n"
+            "EMPTY=\n"
+            "# COMMENTED=default\n"
+            "#NO_SPACE=x\n"
+            "S3_BUCKET2='$quoted'\n"
+            "lower=no\n"
+            "  INDENTED=no\n"
+            "#   kubectl create secret generic x --from-env-file=secrets.env\n"
+        )
+        assert env_file_values(env) == {
+            "PLAIN": "a value=with equals",
+            "EMPTY": "",
+            "COMMENTED": "default",
+            "NO_SPACE": "x",
+            "S3_BUCKET2": "'$quoted'",
+        }
 
 
 class TestCompose:
@@ -157,20 +177,14 @@ class TestCompose:
 
 class TestHelm:
     """values.yaml's user deployment `env`, the keys of secrets.env.example, and the chart's own
-    `postgresql:` block for the instance's DAGSTER_PG_* (deploy/helm, helper A's shape for chart 1.13.27)."""
+    `postgresql:` block for the instance's DAGSTER_PG_*. Which of them holds which setting (plain values in
+    `env`, secrets only in the Secret): test_helm_values.py."""
 
     def test_it_names_every_setting_the_code_reads_and_no_other(self):
         values = yaml.safe_load(HELM_VALUES.read_text())
-        named = _deployment_env(values) | env_file_names(HELM_SECRETS) | _postgres_settings(values)
+        named = _deployment_env(values) | set(env_file_values(HELM_SECRETS)) | _postgres_settings(values)
         helm = HELM_VALUES.parent / "values.yaml + secrets.env.example"
         assert _differences(helm, named) == ""
-
-    def test_each_name_is_given_once_and_secrets_only_in_the_secret(self):
-        values = yaml.safe_load(HELM_VALUES.read_text())
-        env, secret = _deployment_env(values), env_file_names(HELM_SECRETS)
-        assert sorted(env & secret) == []
-        assert sorted(env & secret_names()) == [], "deploy/helm/values.yaml gives secrets as plain env"
-        assert sorted(secret - secret_names()) == []
 
 
 def _deployment_env(values: dict[str, Any]) -> set[str]:
