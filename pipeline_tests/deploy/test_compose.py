@@ -25,7 +25,8 @@ DOCKERFILE = REPO / "deploy" / "Dockerfile"
 ENV_EXAMPLE = REPO / ".env.example"
 DAGSTER = ("code", "webserver", "daemon")
 WORKSPACE = "/opt/dagster/workspace.yaml"
-INSTANCE_MOUNT = "./dagster.yaml:/opt/dagster/dagster_home/dagster.yaml:ro"
+# Read-only, relabelled for SELinux (`z`, shared by the three containers; ignored without SELinux).
+INSTANCE_MOUNT = "./dagster.yaml:/opt/dagster/dagster_home/dagster.yaml:ro,z"
 INSTANCE_ENV = {"DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USER", "DAGSTER_PG_DB", PG_PASSWORD}
 _VALUE = re.compile(r"^\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:[-?])(?P<rest>.*))?\}$")
 
@@ -81,7 +82,7 @@ def test_every_dagster_service_mounts_the_instance_config_read_only(services):
         assert INSTANCE_MOUNT in services[name]["volumes"], name
     assert (PROJECT / "dagster.yaml").resolve() == REPO / "deploy" / "dagster.yaml"
     assert re.findall(r"\bDAGSTER_HOME=(\S+)", DOCKERFILE.read_text()) == ["/opt/dagster/dagster_home"]
-    workspace = f"./workspace.compose.yaml:{WORKSPACE}:ro"
+    workspace = f"./workspace.compose.yaml:{WORKSPACE}:ro,z"
     # Step logs: written by runs in `code`, shown by the webserver, in a folder the image makes its user's.
     logs = "logs:/opt/dagster/dagster_home/storage"
     assert "mkdir -p /opt/dagster/dagster_home/storage" in DOCKERFILE.read_text()
