@@ -150,12 +150,14 @@ class Podman:
             self.run("import", "--change", 'CMD ["python3"]', str(tarball), BASE_IMAGE)
         return time.monotonic() - started
 
-    def build(self, context: Path, tag: str, *, dockerfile: Path, cache: bool = True) -> str:
+    def build(
+        self, context: Path, tag: str, *, dockerfile: Path, cache: bool = True, ca_bundle: Path | None = None
+    ) -> str:
         """`podman build` of `dockerfile` from `context` on the bootstrapped base; its log. `cache=False`
-        rebuilds every layer (a cold build, the base aside)."""
+        rebuilds every layer (a cold build, the base aside); `ca_bundle` replaces the host's bundle."""
         flags = [*runtime_flags(), "--network", "host", "--format", "docker", "--layers"]
         flags += [] if cache else ["--no-cache"]
-        ca = host_ca_bundle()
+        ca = ca_bundle or host_ca_bundle()
         if ca is not None:
             flags += ["--volume", f"{ca}:{CA_IN_BUILD}:ro", "--build-arg", f"PIP_CERT={CA_IN_BUILD}"]
         flags += ["--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "--file", str(dockerfile), "--tag", tag]

@@ -11,28 +11,21 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from dagster import DagsterInstance
 
-from pipeline.definitions import build_definitions
 from pipeline.orchestration.partitions import today_key
 from pipeline.resources.lake import read_parquet, uri
 from pipeline.resources.raw_zone import SnapshotMissing
 from pipeline.resources.storage import DataDir
 from pipeline.sandbox import BUSINESS_PARTNER, PASSWORD, USERNAME, EConnectServer, make_stations
 from pipeline.sources.econnect.raw import read_pages
+from pipeline_tests.runs import run_whole_graph
 
 PARTITION = today_key()
 
 
 def run_on(lake: str, prefix: str, sandbox_env: dict[str, str]):
     env = {**sandbox_env, "PIPELINE_DATA_DIR": lake, "PIPELINE_S3_PREFIX": prefix}
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        job = build_definitions(env).resolve_implicit_global_asset_job_def()
-        result = job.execute_in_process(partition_key=PARTITION, instance=DagsterInstance.ephemeral())
-    assert result.success
-    return DataDir(path=lake), result
+    return DataDir(path=lake), run_whole_graph(env, PARTITION)
 
 
 @pytest.fixture(scope="module")
