@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pipeline_tests.benchmarks.hosts import Hosts
+from pipeline_tests.benchmarks.image import Image
 from pipeline_tests.benchmarks.measure import Measurement
 from pipeline_tests.benchmarks.scenarios import EndToEnd, Feeds, Fetch, Lake, Workbook
 
@@ -211,6 +212,27 @@ def demo(result: Measurement) -> str:
         [f"{result.wall_s:.1f}", f"{result.tree_mb:.0f}", f"{result.single_mb:.0f}", result.returncode == 0]
     ]
     return table(header, rows)
+
+
+def image(result: Image) -> str:
+    base = "kept from an earlier run" if result.base_s is None else f"{result.base_s:.0f} s"
+    summary = (
+        f"Built with podman on the Debian 12 base bootstrapped by mmdebstrap (base: {base}); the code "
+        f"server's start is the median of {len(result.starts_s)} starts, every source on against the sandbox "
+        f"({', '.join(f'{s:.1f}' for s in result.starts_s)} s)."
+    )
+    header = ["image MB", "of it /opt/venv MB", "cold build s", "cached s", "code change s", "server start s"]
+    rows = [
+        [
+            f"{result.size_mb:.0f}",
+            f"{result.venv_mb:.0f}",
+            f"{result.cold_s:.0f}",
+            f"{result.cached_s:.1f}",
+            f"{result.code_change_s:.1f}",
+            f"{result.start_s:.1f}",
+        ]
+    ]
+    return f"{summary}\n\n{table(header, rows)}"
 
 
 def targets(

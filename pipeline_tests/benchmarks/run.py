@@ -19,7 +19,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from pipeline_tests.benchmarks import hosts, report, scenarios
+from pipeline_tests.benchmarks import hosts, image, report, scenarios
 from pipeline_tests.benchmarks.dagster_run import MAX_CONCURRENCY, REPO
 
 FULL: dict[str, tuple[int, ...]] = {
@@ -36,7 +36,7 @@ QUICK: dict[str, tuple[int, ...]] = {
     "lake": (20_000,),
     "ocpi": (60,),
 }
-PARTS = ("econnect", "registry", "excel", "lake", "ocpi", "hosts", "demo")
+PARTS = ("econnect", "registry", "excel", "lake", "ocpi", "hosts", "demo", "image")
 OCPI_PAGES = 10
 PACKAGES = (
     "dagster",
@@ -98,6 +98,10 @@ def _run(parts: list[str], sizes: dict[str, tuple[int, ...]], workdir: Path) -> 
     if "demo" in parts:
         _progress("whole graph on the demo data")
         demo = scenarios.demo(workdir)
+    built = None
+    if "image" in parts:
+        _progress("the code location's image: build cold, cached and after a code change; code server start")
+        built = image.image(workdir)
     sections = [("Targets", report.targets(end, fetches, books, demo, per_host=per_host))]
     if end:
         sections.append(("End to end: seed script vs `dagster asset materialize`", report.end_to_end(end)))
@@ -121,6 +125,8 @@ def _run(parts: list[str], sizes: dict[str, tuple[int, ...]], workdir: Path) -> 
         )
     if demo is not None:
         sections.append(("Whole graph on the demo data (`--select '*'`, no latency)", report.demo(demo)))
+    if built is not None:
+        sections.append(("The code location's image (deploy/Dockerfile, podman)", report.image(built)))
     return "\n".join(f"\n## {title}\n\n{text}" for title, text in sections)
 
 

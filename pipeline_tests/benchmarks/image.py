@@ -1,0 +1,109 @@
+"""The code location's image (deploy/Dockerfile): its size, its build time cold and cached, and how long
+its code server takes to answer, built and run with podman exactly as `make test-container` does
+(pipeline_tests/container/podman.py).
+
+Build times, each on the base bootstrapped once per machine (its own time is shown beside them):
+- cold: every layer rebuilt (`--no-cache`): the wheels downloaded and installed again;
+- cached: the same context again, nothing changed;
+- code change: one line of pipeline/ changed, so only the package's layers are rebuilt.
+The code server's start is the time from `podman run` to its first answer to gRPC's health check, with
+every source on against the sandbox (what it loads when it starts), the median of `STARTS`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.sandbox import Sandbox
+from pipeline_tests.container.podman import Podman, build_context, runtime_flags, wait_for_code_server
+
+IMAGE = "localhost/ev-insight-pipeline:bench"
+CONTAINER = "ev-insight-code-bench"
+PORT = 4000
+STARTS = 3
+
+
+@dataclass(frozen=True)
+class Image:
+    base_s: float | None  # None: the base was already in podman's store
+    cold_s: float
+    cached_s: float
+    code_change_s: float
+    size_mb: float
+    venv_mb: float
+    starts_s: tuple[float, ...]
+
+    @property
+    def start_s(self) -> float:
+        return statistics.median(self.starts_s)
+
+
+def image(workdir: Path) -> Image:
+    podman = Podman(_podman())
+    base = podman.ensure_base()
+    context = build_context(Path(tempfile.mkdtemp(prefix="image.", dir=workdir)))
+    dockerfile = context / "deploy" / "Dockerfile"
+    cold = _timed(lambda: podman.build(context, IMAGE, dockerfile=dockerfile, cache=False))
+    cached = _timed(lambda: podman.build(context, IMAGE, dockerfile=dockerfile))
+    with (context / "pipeline" / "__init__.py").open("a") as init:
+        init.write("# a change to the code, for the benchmark's cached build\n")
+    code_change = _timed(lambda: podman.build(context, IMAGE, dockerfile=dockerfile))
+    size = int(podman.run("image", "inspect", "--format", "{{.Size}}", IMAGE).strip())
+    du = ["run", "--rm", *runtime_flags(), "--entrypoint", "du", IMAGE, "-sb", "/opt/venv"]
+    venv = podman.run(*du).split()[0]
+    starts = tuple(_start(podman) for _ in range(STARTS))
+    shutil.rmtree(context, ignore_errors=True)
+    return Image(
+        base_s=base or None,
+        cold_s=cold,
+        cached_s=cached,
+        code_change_s=code_change,
+        size_mb=size / 1e6,
+        venv_mb=int(venv) / 1e6,
+        starts_s=starts,
+    )
+
+
+def _start(podman: Podman) -> float:
+    """Seconds from `podman run` to the code server's first healthy answer, every source on."""
+    podman.remove(CONTAINER)
+    with Sandbox() as sandbox:
+        env = sandbox.env()
+        feeds = Path(tempfile.mkdtemp(prefix="feeds."))
+        feeds.chmod(0o755)
+        shutil.copyfile(env["UK_OCPI_FEEDS"], feeds / "feeds.yaml")
+        (feeds / "feeds.yaml").chmod(0o644)
+        env["UK_OCPI_FEEDS"] = "/run/ev-insight/feeds.yaml"
+        started = time.monotonic()
+        podman.start(
+            IMAGE,
+            CONTAINER,
+            env_names=sorted(env),
+            env={**os.environ, **env},
+            mounts=[(feeds / "feeds.yaml", "/run/ev-insight/feeds.yaml")],
+        )
+        try:
+            wait_for_code_server(PORT)
+            return time.monotonic() - started
+        finally:
+            podman.remove(CONTAINER)
+            shutil.rmtree(feeds, ignore_errors=True)
+
+
+def _timed(step) -> float:
+    started = time.monotonic()
+    step()
+    return time.monotonic() - started
+
+
+def _podman() -> str:
+    found = shutil.which("podman")
+    if found is None or shutil.which("mmdebstrap") is None or shutil.which("runc") is None:
+        raise RuntimeError("the image part needs podman, mmdebstrap and runc (scripts/ensure-podman.sh)")
+    return found
