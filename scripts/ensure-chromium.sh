@@ -12,13 +12,6 @@ if [[ -x "$BROWSER" ]]; then
     echo "$BROWSER"
     exit 0
 fi
-if [[ "$(id -u)" != 0 ]]; then
-    echo "ensure-chromium: no browser at $BROWSER; install Chromium (Debian/Ubuntu: sudo apt-get install chromium) or set PIPELINE_TEST_CHROMIUM to its path." >&2
-    exit 1
-fi
-echo "ensure-chromium: installing chromium with apt-get (first run on this machine)" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >&2
-apt-get install -y -qq --no-install-recommends chromium >&2
+"$(dirname "$0")/apt-ensure.sh" ensure-chromium chromium
 [[ -x "$BROWSER" ]] || { echo "ensure-chromium: apt-get installed chromium but $BROWSER is not there." >&2; exit 1; }
 echo "$BROWSER"
