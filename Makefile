@@ -42,7 +42,7 @@ test: install
 	$(call with_postgres,$(BIN)/pytest -q -m "not container")
 
 # deploy/Dockerfile built with podman and the whole graph run in it (pipeline_tests/container/): about
-# 6 minutes the first time on a machine (the base bootstrapped, every layer built), 2 once both are kept. As root it installs
+# 5 minutes the first time on a machine (the base bootstrapped, every layer built), 2 once both are kept. As root it installs
 # podman, mmdebstrap and runc with apt when they are missing (scripts/ensure-podman.sh).
 test-container: install
 	./scripts/ensure-podman.sh
