@@ -12,7 +12,6 @@ every source on against the sandbox (what it loads when it starts), the median o
 
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
 import tempfile
@@ -21,7 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.sandbox import Sandbox
-from pipeline_tests.container.podman import Podman, build_context, runtime_flags, wait_for_code_server
+from pipeline_tests.container.podman import (
+    Podman,
+    build_context,
+    readable_copy,
+    runtime_flags,
+    wait_for_code_server,
+)
 
 IMAGE = "localhost/ev-insight-pipeline:bench"
 CONTAINER = "ev-insight-code-bench"
@@ -73,27 +78,17 @@ def image(workdir: Path) -> Image:
 def _start(podman: Podman) -> float:
     """Seconds from `podman run` to the code server's first healthy answer, every source on."""
     podman.remove(CONTAINER)
-    with Sandbox() as sandbox:
+    with Sandbox() as sandbox, tempfile.TemporaryDirectory(prefix="feeds.") as scratch:
         env = sandbox.env()
-        feeds = Path(tempfile.mkdtemp(prefix="feeds."))
-        feeds.chmod(0o755)
-        shutil.copyfile(env["UK_OCPI_FEEDS"], feeds / "feeds.yaml")
-        (feeds / "feeds.yaml").chmod(0o644)
+        feeds = readable_copy(env["UK_OCPI_FEEDS"], Path(scratch) / "feeds")
         env["UK_OCPI_FEEDS"] = "/run/ev-insight/feeds.yaml"
         started = time.monotonic()
-        podman.start(
-            IMAGE,
-            CONTAINER,
-            env_names=sorted(env),
-            env={**os.environ, **env},
-            mounts=[(feeds / "feeds.yaml", "/run/ev-insight/feeds.yaml")],
-        )
+        podman.start(IMAGE, CONTAINER, env=env, mounts=[(feeds, env["UK_OCPI_FEEDS"])])
         try:
             wait_for_code_server(PORT)
             return time.monotonic() - started
         finally:
             podman.remove(CONTAINER)
-            shutil.rmtree(feeds, ignore_errors=True)
 
 
 def _timed(step) -> float:

@@ -13,6 +13,7 @@ package index in reach:
 
 from __future__ import annotations
 
+import os
 import resource
 import shutil
 import ssl
@@ -74,6 +75,17 @@ def host_ca_bundle() -> Path | None:
 
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def readable_copy(source: Path | str, folder: Path) -> Path:
+    """`source` copied into `folder` (made if missing), both readable by any user: the container's user
+    is not the one who wrote the original (a 0700 temporary folder, say)."""
+    folder.mkdir(mode=0o755, parents=True, exist_ok=True)
+    folder.chmod(0o755)
+    copy = folder / Path(source).name
+    shutil.copyfile(source, copy)
+    copy.chmod(0o644)
+    return copy
 
 
 def wait_for_code_server(port: int, *, timeout_s: float = 180) -> float:
@@ -164,22 +176,17 @@ class Podman:
         return self.run("build", *flags, str(context), timeout=1800)
 
     def start(
-        self,
-        image: str,
-        name: str,
-        *,
-        env_names: Sequence[str],
-        env: Mapping[str, str],
-        mounts: Sequence[tuple[Path, str]],
+        self, image: str, name: str, *, env: Mapping[str, str], mounts: Sequence[tuple[Path, str]]
     ) -> None:
-        """Start `image` detached on the host's network. Variables go by name only (`-e NAME`, the
-        value taken from `env`, podman's own environment), so no secret is ever on a command line."""
+        """Start `image` detached on the host's network, with the variables of `env` and the files of
+        `mounts` (read-only). Variables go by name only (`-e NAME`, podman taking the value from its own
+        environment), so no secret is ever on a command line."""
         args = ["run", "--detach", "--name", name, *runtime_flags(), "--network", "host"]
-        for variable in env_names:
+        for variable in sorted(env):
             args += ["--env", variable]
         for source, target in mounts:
             args += ["--volume", f"{source}:{target}:ro"]
-        self.run(*args, image, env=env)
+        self.run(*args, image, env={**os.environ, **env})
 
     def remove(self, name: str) -> None:
         subprocess.run(

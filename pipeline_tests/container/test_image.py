@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import secrets
-import shutil
 import subprocess
 import tarfile
 import time
@@ -42,6 +40,7 @@ from pipeline_tests.container.podman import (
     Podman,
     build_context,
     host_ca_bundle,
+    readable_copy,
     require_podman,
     runtime_flags,
     wait_for_code_server,
@@ -69,25 +68,16 @@ SECRET_NAMES = ("ECONNECT_PASSWORD", "AWS_SECRET_ACCESS_KEY", "DAGSTER_PG_PASSWO
 
 
 @dataclass
-class Built:
-    image: str
-    base_seconds: float
-    build_seconds: float
-
-
-@dataclass
 class World:
     """What both runs used, and where each left its outputs."""
 
     sandbox: Sandbox
-    env: dict[str, str]
     in_process: DataDir
     in_process_csvs: str
     container: DataDir
     container_csvs: str
     run_status: DagsterRunStatus
     run_origin: object
-    server_start_seconds: float
 
 
 @pytest.fixture(scope="module")
@@ -102,17 +92,17 @@ def test_secrets() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def built(podman, test_secrets, tmp_path_factory) -> Built:
-    base_seconds = podman.ensure_base()
+def built(podman, test_secrets, tmp_path_factory) -> str:
+    """The image's name, built from the repository's files and files that must stay out of it."""
+    podman.ensure_base()
     # Beside the repository's files, what a developer's checkout holds and must never reach an image.
     dotenv = "".join(f"{k}={v}\n" for k, v in test_secrets.items())
     planted = {".env": dotenv, "pipeline/.env": dotenv, "data/raw/leftover.json": json.dumps(test_secrets)}
     tmp = tmp_path_factory.mktemp("build")
     context = build_context(tmp, planted=planted)
-    started = time.monotonic()
     dockerfile = context / "deploy" / "Dockerfile"
     podman.build(context, IMAGE, dockerfile=dockerfile, ca_bundle=marked_ca_bundle(tmp))
-    return Built(IMAGE, base_seconds, time.monotonic() - started)
+    return IMAGE
 
 
 def marked_ca_bundle(tmp: Path) -> Path | None:
@@ -129,7 +119,7 @@ def marked_ca_bundle(tmp: Path) -> Path | None:
 
 @pytest.fixture(scope="module")
 def inspected(podman, built) -> dict:
-    return json.loads(podman.run("image", "inspect", built.image))[0]
+    return json.loads(podman.run("image", "inspect", built))[0]
 
 
 def launch_in_container(home: Path) -> tuple[DagsterRunStatus, object, str]:
@@ -184,11 +174,9 @@ def world(podman, built, test_secrets, tmp_path_factory) -> Iterator[World]:
         in_process_env = {**common, "PIPELINE_DATA_DIR": inproc_lake, "PIPELINE_S3_PREFIX": inproc_csvs}
         run_whole_graph(in_process_env, PARTITION)
 
-        # The container reads the feed list from a mount readable by its own (non-root) user.
-        feeds = tmp / "feeds" / "feeds.yaml"
-        feeds.parent.mkdir(mode=0o755)
-        shutil.copyfile(common["UK_OCPI_FEEDS"], feeds)
-        feeds.chmod(0o644)
+        # The container's own (non-root) user reads the feed list and the instance config.
+        feeds = readable_copy(common["UK_OCPI_FEEDS"], tmp / "feeds")
+        instance_config = readable_copy(INSTANCE_CONFIG, tmp / "dagster_home")
         container_lake, container_csvs = f"s3://{bucket}/lake-container-{tag}", f"csv-container-{tag}/"
         env = {
             **common,
@@ -197,24 +185,17 @@ def world(podman, built, test_secrets, tmp_path_factory) -> Iterator[World]:
             "PIPELINE_DATA_DIR": container_lake,
             "PIPELINE_S3_PREFIX": container_csvs,
         }
-        home = tmp / "dagster_home"
-        home.mkdir(mode=0o755)
-        shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
-        (home / "dagster.yaml").chmod(0o644)
         podman.remove(CONTAINER)
-        started = time.monotonic()
         podman.start(
-            built.image,
+            built,
             CONTAINER,
-            env_names=sorted(env),
-            env={**os.environ, **env},
-            mounts=[(feeds, FEEDS_IN_CONTAINER), (home / "dagster.yaml", f"{HOME_IN_IMAGE}/dagster.yaml")],
+            env=env,
+            mounts=[(feeds, FEEDS_IN_CONTAINER), (instance_config, f"{HOME_IN_IMAGE}/dagster.yaml")],
         )
         try:
             wait_for_code_server(PORT)
-            start_seconds = time.monotonic() - started
             with environment(pg):
-                status, origin, errors = launch_in_container(home)
+                status, origin, errors = launch_in_container(instance_config.parent)
             if status != DagsterRunStatus.SUCCESS:
                 logs = subprocess.run(
                     [podman.executable, "logs", CONTAINER], capture_output=True, text=True, check=False
@@ -224,14 +205,12 @@ def world(podman, built, test_secrets, tmp_path_factory) -> Iterator[World]:
             with environment(common):
                 yield World(
                     sandbox=sandbox,
-                    env=env,
                     in_process=DataDir(path=inproc_lake),
                     in_process_csvs=inproc_csvs,
                     container=DataDir(path=container_lake),
                     container_csvs=container_csvs,
                     run_status=status,
                     run_origin=origin,
-                    server_start_seconds=start_seconds,
                 )
         finally:
             podman.remove(CONTAINER)
@@ -341,7 +320,7 @@ def scanned(podman, built, test_secrets) -> ImageScan:
     scan = ImageScan(0, set(), [], None, [])
     name = f"{CONTAINER}-export"
     podman.remove(name)
-    podman.run("create", "--name", name, built.image)
+    podman.run("create", "--name", name, built)
     exported = subprocess.Popen([podman.executable, "export", name], stdout=subprocess.PIPE)
     try:
         assert exported.stdout is not None
@@ -371,7 +350,7 @@ def test_no_file_config_or_history_of_the_image_holds_a_secret(
     assert scanned.holding_a_secret == set()
     assert [path for path in scanned.paths if path.startswith(("opt/dagster/app/", "src/", "wheels/"))] == []
     assert [path for path in scanned.paths if path.endswith(".env")] == []
-    history = podman.run("history", "--no-trunc", "--format", "{{.CreatedBy}}", built.image)
+    history = podman.run("history", "--no-trunc", "--format", "{{.CreatedBy}}", built)
     metadata = json.dumps(inspected) + history
     assert [name for name, value in test_secrets.items() if value in metadata] == []
 
@@ -385,7 +364,7 @@ def test_the_build_hosts_ca_bundle_is_not_in_the_image(scanned):
 
 def test_the_image_holds_the_package_and_no_tests_compiler_or_pip_in_its_venv(podman, built):
     script = "ls /opt/venv/lib/python3*/site-packages /opt/pipeline; command -v gcc cc pip || true"
-    listing = podman.run("run", "--rm", *runtime_flags(), "--entrypoint", "sh", built.image, "-c", script)
+    listing = podman.run("run", "--rm", *runtime_flags(), "--entrypoint", "sh", built, "-c", script)
     packages = listing.split()
     assert {"pipeline", "dagster", "dagster_webserver", "dagster_postgres", "dagster_k8s"} <= set(packages)
     assert "ev_insight_pipeline-0.1.0.dist-info" in packages
