@@ -9,7 +9,6 @@ lake on the sandbox's S3, the CSVs) must equal those of the same graph run in-pr
 
 from __future__ import annotations
 
-import io
 import json
 import secrets
 import subprocess
@@ -21,7 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import openpyxl
 import pytest
 import yaml
 from dagster import DagsterInstance, DagsterRunStatus
@@ -45,6 +43,7 @@ from pipeline_tests.container.podman import (
     runtime_flags,
     wait_for_code_server,
 )
+from pipeline_tests.integration.backfill_support import workbook_values
 from pipeline_tests.postgres import pg_variables, postgres_url, recreate_database
 from pipeline_tests.runs import environment, run_whole_graph
 
@@ -226,14 +225,9 @@ def test_the_whole_graph_ran_in_the_container_and_succeeded(world):
     assert world.run_origin.location_name == "pipeline"
 
 
-def workbook_values(data_dir: DataDir) -> dict[str, list[list[object]]]:
-    path = data_dir.report_path("econnect_stations", PARTITION, ".xlsx")
-    book = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True)
-    return {name: [list(row) for row in book[name].iter_rows(values_only=True)] for name in book.sheetnames}
-
-
 def test_the_workbook_has_exactly_the_in_process_values(world):
-    in_container, in_process = workbook_values(world.container), workbook_values(world.in_process)
+    in_container = workbook_values(world.container.path, PARTITION)
+    in_process = workbook_values(world.in_process.path, PARTITION)
     assert in_container == in_process
     assert len(in_process["values"]) == len(world.sandbox.stations) + 1  # the header, then every station
 
