@@ -242,14 +242,12 @@ def test_every_table_equals_the_in_process_one(world):
 
 
 def csv_objects(world: World, prefix: str) -> dict[str, bytes]:
-    client = world.sandbox.s3.client()
-    listed = client.list_objects_v2(Bucket=world.sandbox.s3.bucket, Prefix=prefix)["Contents"]
-    return {
-        item["Key"].removeprefix(prefix): client.get_object(Bucket=world.sandbox.s3.bucket, Key=item["Key"])[
-            "Body"
-        ].read()
-        for item in listed
-    }
+    """Every object under `prefix`, every page of the listing (one page holds at most 1,000 keys)."""
+    client, bucket = world.sandbox.s3.client(), world.sandbox.s3.bucket
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
+    read = {key: client.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
+    return {key.removeprefix(prefix): content for key, content in read.items()}
 
 
 def test_every_csv_is_the_in_process_one_byte_for_byte(world):
