@@ -23,12 +23,14 @@ from pipeline_tests.environments import NO_FEEDS
 
 PARTITION = today_key()
 PASSWORD = "pw-7f3Qz!unique-in-this-test"
-FAST = HttpSettings(backoff_initial_s=0.01, backoff_max_s=0.05, retry_after_max_s=0.05, read_timeout_s=0.5)
+# The read timeout leaves a loaded machine seconds for a normal page, and the slow fault outlasts it
+# many times over: a margin of half a second once cost CI an extra, unplanned retry.
+FAST = HttpSettings(backoff_initial_s=0.01, backoff_max_s=0.05, retry_after_max_s=0.05, read_timeout_s=3)
 ECONNECT_FAULTS = {
     0: [Fault("status_429", retry_after="1")],
     2: [Fault("status_503", times=2)],
     4: [Fault("truncated_body")],
-    5: [Fault("slow", delay_s=1.0)],
+    5: [Fault("slow", delay_s=30.0)],
     7: [Fault("not_json")],
     9: [Fault("content_not_list"), Fault("status_500")],
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 import requests
@@ -44,12 +43,11 @@ def test_truncated_body_breaks_the_read_once(start_econnect, get_page):
 
 
 def test_slow_delays_the_answer(start_econnect, get_page):
-    server = start_econnect(faults={0: [Fault("slow", delay_s=0.5)]})
+    server = start_econnect(faults={0: [Fault("slow", delay_s=30)]})
     with pytest.raises(requests.exceptions.ReadTimeout):
         get_page(server, 0, timeout=0.1)
-    started = time.monotonic()
-    assert get_page(server, 0).status_code == 200
-    assert time.monotonic() - started < 0.3
+    # The fault is spent: the next answer comes well inside a timeout far shorter than the delay.
+    assert get_page(server, 0, timeout=5).status_code == 200
 
 
 def test_not_json_is_an_html_200(start_econnect, get_page):
