@@ -113,7 +113,8 @@ def test_three_feeds_on_one_host_are_read_one_after_the_other_never_closer_than_
     assert {arrival.status for arrival in host.arrivals} == {200}
     gaps = host.gaps()
     assert len(gaps) == 5 and min(gaps) >= 0.2
-    assert max(gaps) < 0.3  # the interval counts from each answer: one 25 ms answer more, no more
+    # The interval counts from each answer (a gap is about 0.225 s): never a second interval on top.
+    assert max(gaps) < 2 * 0.2
 
 
 def test_hosts_are_read_concurrently_each_at_its_own_interval(tmp_path):
@@ -127,9 +128,9 @@ def test_hosts_are_read_concurrently_each_at_its_own_interval(tmp_path):
     assert set(results.values()) == {15} and len(results) == 5
     assert min(first.gaps()) >= 0.2 and min(second.gaps()) >= 0.3
     assert {a.status for a in first.arrivals + second.arrivals} == {200}
-    # Together: about the larger floor (1.2 s), not the sum of both (2.4 s).
-    assert 1.0 <= elapsed < 1.6 * 1.2
-    assert second.arrivals[0].at < first.arrivals[-1].at
+    # Together, not one host after the other: each host's first request comes before the other's second.
+    assert second.arrivals[0].at < first.arrivals[1].at and first.arrivals[0].at < second.arrivals[1].at
+    assert elapsed >= 1.0
 
 
 def test_a_retry_after_answered_to_one_feed_delays_the_next_feed_of_its_host(tmp_path):
@@ -147,7 +148,7 @@ def test_a_retry_after_answered_to_one_feed_delays_the_next_feed_of_its_host(tmp
     assert [a.status for a in host.arrivals] == [200, 429, 200, 200]
     assert operators(host) == ["shared_f00", "shared_f00", "shared_f01", "shared_f01"]
     throttled, after = host.arrivals[1].at, host.arrivals[2].at
-    assert 1.0 <= after - throttled < 1.5
+    assert 1.0 <= after - throttled < 2 * 1.0  # the Retry-After, and not a second one on top
 
 
 def test_a_retried_429_waits_its_retry_after_and_the_host_never_refuses(tmp_path):
