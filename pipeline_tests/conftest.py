@@ -5,26 +5,13 @@ loopback, and it (and every process a test starts) sees an empty OCPI feed list 
 sandbox's list itself, because the bundled list names real operators.
 """
 
-import ipaddress
 import socket
 
 import boto3
 import pytest
 
 from pipeline.sandbox import Sandbox
-
-_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", ""})
-
-
-def _loopback(host: object) -> bool:
-    if not isinstance(host, str):
-        return True  # AF_UNIX paths and the like never leave the machine
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
+from pipeline_tests.loopback import is_loopback
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -33,12 +20,12 @@ def loopback_only():
     real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
 
     def getaddrinfo(host, *args, **kwargs):
-        if host is not None and not _loopback(host):
+        if host is not None and not is_loopback(host):
             raise socket.gaierror(f"tests may only reach the sandbox on 127.0.0.1, not {host!r}")
         return real_getaddrinfo(host, *args, **kwargs)
 
     def connect(self, address):
-        if isinstance(address, tuple) and not _loopback(address[0]):
+        if isinstance(address, tuple) and not is_loopback(address[0]):
             raise ConnectionRefusedError(f"tests may only reach the sandbox on 127.0.0.1, not {address[0]!r}")
         return real_connect(self, address)
 

@@ -13,7 +13,6 @@ package index in reach:
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import resource
 import shutil
@@ -25,9 +24,10 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
+
+from pipeline_tests.loopback import only_loopback
 
 BASE_IMAGE = "localhost/ev-insight-base:bookworm-python3"
 BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")
@@ -77,26 +77,6 @@ def host_ca_bundle() -> Path | None:
 
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def only_loopback(env: Mapping[str, str]) -> None:
-    """Raise unless `env` names a feed list (the bundled one names real operators) and every URL in it
-    is on loopback (127.0.0.0/8, ::1, localhost)."""
-    if not env.get("UK_OCPI_FEEDS", "").strip():
-        raise ValueError("UK_OCPI_FEEDS is unset: the container would read the bundled real operators")
-    for name, value in env.items():
-        host = urlsplit(value).hostname if value.startswith(("http://", "https://")) else None
-        if host is not None and not _loopback(host):
-            raise ValueError(f"{name} points at {host}, not at this machine: containers reach the sandbox")
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # any other name
-        return False
 
 
 def readable_copy(source: Path | str, folder: Path) -> Path:
@@ -203,8 +183,8 @@ class Podman:
         """Start `image` detached on the host's network, with the variables of `env` and the files of
         `mounts` (read-only). Variables go by name only (`-e NAME`, podman taking the value from its own
         environment), so no secret is ever on a command line. Refused unless every upstream it names is
-        on this machine: the test guard in conftest.py does not reach into a container."""
-        only_loopback(env)
+        on this machine (pipeline_tests/loopback.py): conftest.py's guard does not reach into a container."""
+        only_loopback(env, mounts)
         args = ["run", "--detach", "--name", name, *runtime_flags(), "--network", "host"]
         for variable in sorted(env):
             args += ["--env", variable]
