@@ -12,6 +12,7 @@ import yaml
 
 from pipeline_tests.deploy.settings import (
     AWS_CHAIN,
+    INSTANCE,
     PG_PASSWORD,
     REPO,
     compose_names,
@@ -60,7 +61,10 @@ def test_four_services_one_image_built_from_the_repository_root(services):
         assert services[name]["image"] == "localhost/ev-insight-pipeline:latest"
         assert services[name]["build"] == {"context": "..", "dockerfile": "deploy/Dockerfile"}
         assert services[name]["restart"] == "unless-stopped"
-    assert (PROJECT / "..").resolve() == REPO and (REPO / "deploy" / "Dockerfile").is_file()
+    build = services["code"]["build"]
+    context = (PROJECT / build["context"]).resolve()
+    assert context == REPO
+    assert context / build["dockerfile"] == DOCKERFILE and DOCKERFILE.is_file()
     assert services["postgres"]["image"] == "docker.io/library/postgres:17"
 
 
@@ -78,9 +82,8 @@ def test_the_code_server_runs_the_image_command_and_the_others_dagster_s(service
 
 
 def test_every_dagster_service_mounts_the_instance_config_read_only(services):
-    for name in DAGSTER:
-        assert INSTANCE_MOUNT in services[name]["volumes"], name
-    assert (PROJECT / "dagster.yaml").resolve() == REPO / "deploy" / "dagster.yaml"
+    source, _, _ = INSTANCE_MOUNT.split(":")
+    assert (PROJECT / source).resolve() == INSTANCE
     assert re.findall(r"\bDAGSTER_HOME=(\S+)", DOCKERFILE.read_text()) == ["/opt/dagster/dagster_home"]
     workspace = f"./workspace.compose.yaml:{WORKSPACE}:ro,z"
     # Step logs: written by runs in `code`, shown by the webserver, in a folder the image makes its user's.
