@@ -90,6 +90,12 @@ def plain_names() -> frozenset[str]:
     return frozenset(name for name, setting in code_settings().items() if not setting.secret)
 
 
+def secrets_never_with_a_value() -> frozenset[str]:
+    """What no deployment file may give a value, only name: the code's secrets and the AWS chain's
+    credentials."""
+    return secret_names() | AWS_CHAIN_SECRET
+
+
 @cache
 def _code_settings() -> tuple[tuple[str, Setting], ...]:
     found: dict[str, list[str]] = {}
