@@ -33,7 +33,15 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "pipeline"
 EXCLUDED = ("pipeline/sandbox/",)
+# The deployment files the tests hold against the code and against each other.
 INSTANCE = REPO / "deploy" / "dagster.yaml"
+COMPOSE = REPO / "deploy" / "docker-compose.yaml"
+DOCKERFILE = REPO / "deploy" / "Dockerfile"
+DOCKERIGNORE = REPO / ".dockerignore"
+ENV_EXAMPLE = REPO / ".env.example"
+HELM_VALUES = REPO / "deploy" / "helm" / "values.yaml"
+HELM_SECRETS = REPO / "deploy" / "helm" / "secrets.env.example"
+PYPROJECT = REPO / "pyproject.toml"
 PG_PASSWORD = "DAGSTER_PG_PASSWORD"
 
 # Read by boto3's default chain, not by our code: a deployment may name them (credentials where there is
@@ -329,3 +337,21 @@ def compose_names(path: Path) -> set[str]:
     (comment lines left out: Compose does not interpolate them)."""
     lines = path.read_text(encoding="utf-8").splitlines()
     return set(_INTERPOLATION.findall("\n".join(line for line in lines if not line.lstrip().startswith("#"))))
+
+
+def dockerfile_instructions(keyword: str) -> list[str]:
+    """The arguments of deploy/Dockerfile's `keyword` instructions (`CMD`, `ENV`...), in file order, as
+    Docker reads them: comment lines dropped, continuation lines joined."""
+    return [argument for instruction, argument in _dockerfile() if instruction == keyword]
+
+
+@cache
+def _dockerfile() -> tuple[tuple[str, str], ...]:
+    lines = DOCKERFILE.read_text(encoding="utf-8").splitlines()
+    text = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    joined = re.sub(r"\s*\\\n\s*", " ", text).splitlines()
+    return tuple(
+        (keyword, argument.strip())
+        for keyword, _, argument in (line.strip().partition(" ") for line in joined)
+        if keyword
+    )

@@ -12,18 +12,20 @@ import yaml
 
 from pipeline_tests.deploy.settings import (
     AWS_CHAIN,
+    COMPOSE,
+    DOCKERFILE,
+    ENV_EXAMPLE,
     INSTANCE,
     PG_PASSWORD,
+    PYPROJECT,
     REPO,
     compose_names,
+    dockerfile_instructions,
     env_file_values,
     secrets_never_with_a_value,
 )
 
-COMPOSE = REPO / "deploy" / "docker-compose.yaml"
 PROJECT = COMPOSE.parent  # Compose resolves relative paths against the first compose file's folder
-DOCKERFILE = REPO / "deploy" / "Dockerfile"
-ENV_EXAMPLE = REPO / ".env.example"
 DAGSTER = ("code", "webserver", "daemon")
 WORKSPACE = "/opt/dagster/workspace.yaml"
 # Read-only, relabelled for SELinux (`z`, shared by the three containers; ignored without SELinux).
@@ -49,12 +51,6 @@ def _interpolation(value: str) -> tuple[str, str, str]:
     return match["name"], match["op"] or "", match["rest"] or ""
 
 
-def _dockerfile(instruction: str) -> str:
-    """The argument of the runtime stage's (the last) `instruction` in deploy/Dockerfile."""
-    lines = [line for line in DOCKERFILE.read_text().splitlines() if line.startswith(f"{instruction} ")]
-    return lines[-1].removeprefix(f"{instruction} ")
-
-
 def test_four_services_one_image_built_from_the_repository_root(services):
     assert sorted(services) == ["code", "daemon", "postgres", "webserver"]
     for name in DAGSTER:
@@ -70,7 +66,7 @@ def test_four_services_one_image_built_from_the_repository_root(services):
 
 def test_the_code_server_runs_the_image_command_and_the_others_dagster_s(services):
     assert "command" not in services["code"]
-    assert json.loads(_dockerfile("CMD")) == [
+    assert json.loads(dockerfile_instructions("CMD")[-1]) == [
         *("dagster", "api", "grpc", "-m", "pipeline.definitions", "-h", "0.0.0.0", "-p", "4000")
     ]
     assert services["webserver"]["command"] == [
@@ -84,20 +80,22 @@ def test_the_code_server_runs_the_image_command_and_the_others_dagster_s(service
 def test_every_dagster_service_mounts_the_instance_config_read_only(services):
     source, _, _ = INSTANCE_MOUNT.split(":")
     assert (PROJECT / source).resolve() == INSTANCE
-    assert re.findall(r"\bDAGSTER_HOME=(\S+)", DOCKERFILE.read_text()) == ["/opt/dagster/dagster_home"]
+    environment = " ".join(dockerfile_instructions("ENV"))
+    assert re.findall(r"\bDAGSTER_HOME=(\S+)", environment) == ["/opt/dagster/dagster_home"]
     workspace = f"./workspace.compose.yaml:{WORKSPACE}:ro,z"
     # Step logs: written by runs in `code`, shown by the webserver, in a folder the image makes its user's.
     logs = "logs:/opt/dagster/dagster_home/storage"
-    assert "mkdir -p /opt/dagster/dagster_home/storage" in DOCKERFILE.read_text()
+    assert any("mkdir -p /opt/dagster/dagster_home/storage " in run for run in dockerfile_instructions("RUN"))
     assert services["webserver"]["volumes"] == [INSTANCE_MOUNT, workspace, logs]
     assert services["daemon"]["volumes"] == [INSTANCE_MOUNT, workspace]
-    assert services["code"]["volumes"] == [INSTANCE_MOUNT, logs, f"lake:{_dockerfile('WORKDIR')}"]
+    workdir = dockerfile_instructions("WORKDIR")[-1]  # the runtime stage's
+    assert services["code"]["volumes"] == [INSTANCE_MOUNT, logs, f"lake:{workdir}"]
     assert services["postgres"]["volumes"] == ["postgres:/var/lib/postgresql/data"]
 
 
 def test_the_workspace_loads_the_code_service_by_its_host_port_and_location_name(compose, services):
     workspace = yaml.safe_load((PROJECT / "workspace.compose.yaml").read_text())
-    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    pyproject = tomllib.loads(PYPROJECT.read_text())
     assert workspace == {
         "load_from": [{"grpc_server": {"host": "code", "port": 4000, "location_name": "pipeline"}}]
     }

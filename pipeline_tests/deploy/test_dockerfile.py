@@ -4,27 +4,18 @@ without building it (`make test-container` builds and runs it)."""
 import re
 import tomllib
 
-from pipeline_tests.deploy.settings import REPO
-
-DOCKERFILE = (REPO / "deploy" / "Dockerfile").read_text()
-DOCKERIGNORE = (REPO / ".dockerignore").read_text().splitlines()
-
-
-def instructions(keyword: str) -> list[str]:
-    """The arguments of every `keyword` instruction, continuation lines joined."""
-    joined = re.sub(r"\\\n\s*", " ", DOCKERFILE)
-    return [line.split(None, 1)[1].strip() for line in joined.splitlines() if line.startswith(f"{keyword} ")]
+from pipeline_tests.deploy.settings import DOCKERIGNORE, PYPROJECT
+from pipeline_tests.deploy.settings import dockerfile_instructions as instructions
 
 
 def test_the_build_arguments_are_exactly_base_image_and_pip_cert():
     names = {re.split(r"[= ]", argument)[0] for argument in instructions("ARG")}
     assert names == {"BASE_IMAGE", "PIP_CERT"}
-    assert "ARG BASE_IMAGE=docker.io/library/python:3.11-slim-bookworm" in DOCKERFILE
-    assert 'ARG PIP_CERT=""' in DOCKERFILE
+    assert instructions("ARG") == ["BASE_IMAGE=docker.io/library/python:3.11-slim-bookworm", 'PIP_CERT=""']
 
 
 def test_the_version_label_is_the_packages_version():
-    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    version = tomllib.loads(PYPROJECT.read_text())["project"]["version"]
     [labels] = instructions("LABEL")
     assert f'org.opencontainers.image.version="{version}"' in labels
     for key in ("source", "licenses", "title", "description"):
@@ -49,7 +40,7 @@ def test_the_ca_bundle_is_only_ever_named_by_its_build_argument():
 
 
 def test_the_build_context_is_only_the_package_and_never_a_dotenv():
-    rules = [line for line in DOCKERIGNORE if line and not line.startswith("#")]
+    rules = [line for line in DOCKERIGNORE.read_text().splitlines() if line and not line.startswith("#")]
     assert rules[0] == "*"  # everything out, then only what the image is built from back in
     assert [rule for rule in rules if rule.startswith("!")] == [
         "!pyproject.toml",

@@ -8,7 +8,6 @@ deploy/dagster.yaml.
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from typing import Any
 
@@ -16,17 +15,19 @@ import pytest
 import yaml
 
 from pipeline_tests.deploy.settings import (
+    ENV_EXAMPLE,
+    HELM_SECRETS,
+    HELM_VALUES,
     INSTANCE,
     PG_PASSWORD,
-    REPO,
+    PYPROJECT,
+    dockerfile_instructions,
     env_file_values,
     plain_names,
     secret_names,
     secrets_never_with_a_value,
 )
 
-VALUES = REPO / "deploy" / "helm" / "values.yaml"
-SECRETS = REPO / "deploy" / "helm" / "secrets.env.example"
 SECRET = "ev-insight-pipeline-secrets"
 
 # The keys of the chart's values that the file may use, as chart 1.13.27 defines them: the pydantic models
@@ -110,7 +111,7 @@ CHART_KEYS: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def values() -> dict[str, Any]:
-    return yaml.safe_load(VALUES.read_text(encoding="utf-8"))
+    return yaml.safe_load(HELM_VALUES.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +155,7 @@ def test_every_key_is_one_the_chart_defines(values: dict[str, Any]) -> None:
 
 
 def test_the_code_location_runs_the_image_and_its_command(deployment: dict[str, Any]) -> None:
-    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
     assert deployment["name"] == project["tool"]["dagster"]["code_location_name"] == "pipeline"
     assert deployment["image"] == {
         "repository": "registry.example.com/ev-insight-pipeline",
@@ -177,7 +178,7 @@ def test_the_code_location_runs_the_image_and_its_command(deployment: dict[str, 
         "-m",
         "pipeline.definitions",
     ]
-    (cmd,) = re.findall(r"^CMD (\[.*\])$", (REPO / "deploy" / "Dockerfile").read_text(encoding="utf-8"), re.M)
+    (cmd,) = dockerfile_instructions("CMD")
     image_args = json.loads(cmd)
     assert image_args[:3] == chart_args[:3]
     assert dict(zip(image_args[3::2], image_args[4::2], strict=True)) == dict(
@@ -202,10 +203,10 @@ def test_no_secret_is_in_the_values(deployment: dict[str, Any]) -> None:
 
 
 def test_the_secret_file_names_only_secrets_and_holds_no_value() -> None:
-    secrets = env_file_values(SECRETS)
+    secrets = env_file_values(HELM_SECRETS)
     assert set(secrets) <= secret_names() - {PG_PASSWORD}  # the password has the chart's own Secret
     assert secrets == dict.fromkeys(secrets, "")
-    assert f"create secret generic {SECRET} --from-env-file=" in SECRETS.read_text(encoding="utf-8")
+    assert f"create secret generic {SECRET} --from-env-file=" in HELM_SECRETS.read_text(encoding="utf-8")
 
 
 def test_run_pods_get_the_code_locations_settings_secret_and_account(
@@ -221,7 +222,7 @@ def test_run_pods_get_the_code_locations_settings_secret_and_account(
 def test_plain_values_are_the_documented_defaults(deployment: dict[str, Any]) -> None:
     env = {entry["name"]: entry["value"] for entry in deployment["env"]}
     assert env["PIPELINE_DATA_DIR"] == "s3://BUCKET/PREFIX"  # every run is its own pod: the lake is on S3
-    documented = env_file_values(REPO / ".env.example")
+    documented = env_file_values(ENV_EXAMPLE)
     differing = {
         name: (value, documented[name])
         for name, value in env.items()

@@ -9,6 +9,10 @@ import yaml
 
 from pipeline_tests.deploy.settings import (
     AWS_CHAIN,
+    COMPOSE,
+    ENV_EXAMPLE,
+    HELM_SECRETS,
+    HELM_VALUES,
     REPO,
     UnresolvedRead,
     code_settings,
@@ -19,11 +23,6 @@ from pipeline_tests.deploy.settings import (
     secret_names,
     secrets_never_with_a_value,
 )
-
-ENV_EXAMPLE = REPO / ".env.example"
-COMPOSE = REPO / "deploy" / "docker-compose.yaml"
-HELM_VALUES = REPO / "deploy" / "helm" / "values.yaml"
-HELM_SECRETS = REPO / "deploy" / "helm" / "secrets.env.example"
 
 # What the scan finds today, written out by hand from reading the code: the oracle for the scan itself.
 SECRET = {
