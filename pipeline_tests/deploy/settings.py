@@ -47,20 +47,29 @@ PG_PASSWORD = "DAGSTER_PG_PASSWORD"
 # Read by boto3's default chain, not by our code: a deployment may name them (credentials where there is
 # no instance role), none has to (on EKS, IRSA provides them).
 AWS_CHAIN = frozenset(
-    {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"}
-    | {"AWS_PROFILE"}
+    {
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_PROFILE",
+    }
 )
 AWS_CHAIN_SECRET = frozenset({"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
 
-# Reads whose name is a parameter: (file, enclosing function, argument) -> where its names come from.
-GENERIC = {
-    ("pipeline/sources/plugin.py", "configured", "name"): "configured(environ, NAME) calls (scanned)",
-    ("pipeline/sources/plugin.py", "SourceContext.has", "name"): "context.has(NAME) calls (scanned)",
-    ("pipeline/sources/plugin.py", "SourceContext.get", "name"): "context.get(NAME) calls (scanned)",
-    ("pipeline/sources/plugin.py", "Source.missing", "name"): "each source's needs (discover())",
-    ("pipeline/sources/plugin.py", "Source.status", "name"): "each source's parts (discover())",
-    ("pipeline/sources/uk_ocpi/auth.py", "_secret", "feed.token_env"): "the feed list's token_env",
-}
+# Reads whose name is a parameter, as (file, enclosing function, argument); beside each, where its names
+# come from.
+GENERIC = frozenset(
+    {
+        ("pipeline/sources/plugin.py", "configured", "name"),  # configured(environ, NAME) calls (scanned)
+        ("pipeline/sources/plugin.py", "SourceContext.has", "name"),  # context.has(NAME) calls (scanned)
+        ("pipeline/sources/plugin.py", "SourceContext.get", "name"),  # context.get(NAME) calls (scanned)
+        ("pipeline/sources/plugin.py", "Source.missing", "name"),  # each source's needs (discover())
+        ("pipeline/sources/plugin.py", "Source.status", "name"),  # each source's parts (discover())
+        ("pipeline/sources/uk_ocpi/auth.py", "_secret", "feed.token_env"),  # the feed list's token_env
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,12 @@ def secret_names() -> frozenset[str]:
 
 def plain_names() -> frozenset[str]:
     return frozenset(name for name, setting in code_settings().items() if not setting.secret)
+
+
+def user_deployment(values: dict[str, Any]) -> dict[str, Any]:
+    """The Helm values' one code location (`dagster-user-deployments.deployments`)."""
+    (only,) = values["dagster-user-deployments"]["deployments"]
+    return only
 
 
 def secrets_never_with_a_value() -> frozenset[str]:
@@ -269,8 +284,6 @@ def _read_argument(node: ast.Call) -> tuple[ast.expr | None, bool]:
     if isinstance(func, ast.Attribute):
         if func.attr == "get" and _is_environ(func.value):
             return args[0], False
-        if func.attr == "getenv" and _called(func.value) == "os":
-            return args[0], False
         if func.attr in ("get", "has") and isinstance(func.value, ast.Name) and func.value.id == "context":
             return args[0], False
     if _called(func) == "getenv":
@@ -316,8 +329,8 @@ def _local(scope: ast.AST, name: str) -> Any:
     ]
     if not values:
         return _ABSENT
-    literals = {v.value for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str)}
-    return literals.pop() if len(literals) == 1 and len(values) == 1 else None
+    only = values[0] if len(values) == 1 else None
+    return only.value if isinstance(only, ast.Constant) and isinstance(only.value, str) else None
 
 
 # How each deployment file names a setting: an env file by assignments, a compose file by interpolations.

@@ -22,6 +22,7 @@ from pipeline_tests.deploy.settings import (
     compose_names,
     dockerfile_instructions,
     env_file_values,
+    instance_env,
     secrets_never_with_a_value,
 )
 
@@ -30,7 +31,6 @@ DAGSTER = ("code", "webserver", "daemon")
 WORKSPACE = "/opt/dagster/workspace.yaml"
 # Read-only, relabelled for SELinux (`z`, shared by the three containers; ignored without SELinux).
 INSTANCE_MOUNT = "./dagster.yaml:/opt/dagster/dagster_home/dagster.yaml:ro,z"
-INSTANCE_ENV = {"DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USER", "DAGSTER_PG_DB", PG_PASSWORD}
 _VALUE = re.compile(r"^\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:[-?])(?P<rest>.*))?\}$")
 
 
@@ -145,7 +145,8 @@ def test_runs_get_every_setting_each_from_its_own_variable(services):
 
 
 def test_the_instance_settings_are_the_same_in_every_dagster_service(services):
-    instance = {name: services["code"]["environment"][name] for name in INSTANCE_ENV}
+    # What deploy/dagster.yaml reads through `env:` keys.
+    instance = {name: services["code"]["environment"][name] for name, _, _ in instance_env(INSTANCE)}
     assert services["webserver"]["environment"] == services["daemon"]["environment"] == instance
     assert {name: _interpolation(value)[1:] for name, value in instance.items()} == {
         "DAGSTER_PG_HOST": (":-", "postgres"),

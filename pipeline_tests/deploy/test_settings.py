@@ -22,6 +22,7 @@ from pipeline_tests.deploy.settings import (
     scan,
     secret_names,
     secrets_never_with_a_value,
+    user_deployment,
 )
 
 # What the scan finds today, written out by hand from reading the code: the oracle for the scan itself.
@@ -101,6 +102,7 @@ class TestTheScan:
             "    os.environ.get(KEY)\n"
             "    environ[local]\n"
             '    EnvVar("FORM_SECRET")\n'
+            '    EnvVar.int("FORM_SECRET_INT")\n'
             '    os.getenv("FORM_GETENV")\n'
             '    "FORM_IN" in os.environ\n'
             '    context.get("FORM_CONTEXT")\n'
@@ -112,10 +114,11 @@ class TestTheScan:
             ("FORM_CONSTANT", False, "scan_forms.py:6"),
             ("FORM_LOCAL", False, "scan_forms.py:7"),
             ("FORM_SECRET", True, "scan_forms.py:8"),
-            ("FORM_GETENV", False, "scan_forms.py:9"),
-            ("FORM_IN", False, "scan_forms.py:10"),
-            ("FORM_CONTEXT", False, "scan_forms.py:11"),
-            ("FORM_CONFIGURED", False, "scan_forms.py:12"),
+            ("FORM_SECRET_INT", True, "scan_forms.py:9"),
+            ("FORM_GETENV", False, "scan_forms.py:10"),
+            ("FORM_IN", False, "scan_forms.py:11"),
+            ("FORM_CONTEXT", False, "scan_forms.py:12"),
+            ("FORM_CONFIGURED", False, "scan_forms.py:13"),
         ]
 
     def test_a_read_it_cannot_name_fails_naming_file_and_line(self, tmp_path, monkeypatch):
@@ -182,15 +185,10 @@ class TestHelm:
 
     def test_it_names_every_setting_the_code_reads_and_no_other(self):
         values = yaml.safe_load(HELM_VALUES.read_text())
-        named = _deployment_env(values) | set(env_file_values(HELM_SECRETS)) | _postgres_settings(values)
+        env = {entry["name"] for entry in user_deployment(values)["env"]}
+        named = env | set(env_file_values(HELM_SECRETS)) | _postgres_settings(values)
         helm = HELM_VALUES.parent / "values.yaml + secrets.env.example"
         assert _differences(helm, named) == ""
-
-
-def _deployment_env(values: dict[str, Any]) -> set[str]:
-    (deployment,) = [d for d in values["dagster-user-deployments"]["deployments"] if d["name"] == "pipeline"]
-    env = deployment.get("env") or []
-    return set(env) if isinstance(env, dict) else {item["name"] for item in env}
 
 
 def _postgres_settings(values: dict[str, Any]) -> set[str]:
