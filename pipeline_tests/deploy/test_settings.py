@@ -1,5 +1,5 @@
-"""One list of settings: what the code reads (found in the code, pipeline_tests/deploy/settings.py) is what
-.env.example, the compose file and the Helm values name, no more and no less."""
+"""One list of settings: what the code reads (found in the code: pipeline_tests/deploy/settings.py, scan.py)
+is what .env.example, the compose file and the Helm values name, no more and no less."""
 
 from pathlib import Path
 from typing import Any
@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
+from pipeline_tests.deploy.scan import UnresolvedRead, scan
 from pipeline_tests.deploy.settings import (
     AWS_CHAIN,
     COMPOSE,
@@ -14,12 +15,10 @@ from pipeline_tests.deploy.settings import (
     HELM_SECRETS,
     HELM_VALUES,
     REPO,
-    UnresolvedRead,
     code_settings,
     compose_names,
     env_file_values,
     plain_names,
-    scan,
     secret_names,
     secrets_never_with_a_value,
     user_deployment,
