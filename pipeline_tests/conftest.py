@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from pipeline.sandbox import Sandbox
+from pipeline_tests.environments import environment
 from pipeline_tests.loopback import is_loopback
 
 
@@ -56,9 +57,7 @@ def sandbox_env(sandbox, tmp_path_factory):
     """The environment a run needs to use the sandbox, applied to this process for one test module."""
     data_dir = tmp_path_factory.mktemp("data")
     env = {**sandbox.env(), "PIPELINE_DATA_DIR": str(data_dir), "PIPELINE_S3_PREFIX": "exports/"}
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
+    with environment(env):
         yield env
 
 

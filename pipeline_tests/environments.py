@@ -1,8 +1,13 @@
-"""Environments for tests that build definitions without running anything: every source on, every
-upstream a closed port on 127.0.0.1 (so nothing could ever reach a real host)."""
+"""Environments for tests: `environment()` applies one to this process for a block; the constants are for
+tests that build definitions without running anything (every source on, every upstream a closed port on
+127.0.0.1, so nothing could ever reach a real host)."""
 
 import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from pipeline.sandbox import BUSINESS_PARTNER, PASSWORD, USERNAME
 
@@ -28,3 +33,12 @@ ALL_SOURCES_ON = {
     "PIPELINE_S3_BUCKET": "ev-insight-sandbox",
     "UK_OCPI_FEEDS": str(FEEDS),
 }
+
+
+@contextmanager
+def environment(env: Mapping[str, str]) -> Iterator[None]:
+    """`env` set in this process's environment for the block, as it was afterwards."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        yield

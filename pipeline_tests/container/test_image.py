@@ -43,9 +43,9 @@ from pipeline_tests.container.podman import (
     runtime_flags,
     wait_for_code_server,
 )
-from pipeline_tests.integration.backfill_support import workbook_values
+from pipeline_tests.environments import environment
+from pipeline_tests.integration.backfill_support import materialise, workbook_values
 from pipeline_tests.postgres import pg_variables, postgres_url, recreate_database
-from pipeline_tests.runs import environment, run_whole_graph
 
 pytestmark = [
     pytest.mark.container,
@@ -171,7 +171,7 @@ def world(podman, built, test_secrets, tmp_path_factory) -> Iterator[World]:
         bucket = sandbox.s3.bucket
         inproc_lake, inproc_csvs = f"s3://{bucket}/lake-inproc-{tag}", f"csv-inproc-{tag}/"
         in_process_env = {**common, "PIPELINE_DATA_DIR": inproc_lake, "PIPELINE_S3_PREFIX": inproc_csvs}
-        run_whole_graph(in_process_env, PARTITION)
+        assert materialise(in_process_env, PARTITION, raise_on_error=True).success
 
         # The container's own (non-root) user reads the feed list and the instance config.
         feeds = readable_copy(common["UK_OCPI_FEEDS"], tmp / "feeds")

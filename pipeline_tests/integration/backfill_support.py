@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import openpyxl
-import pytest
 import s3fs
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
@@ -40,7 +39,7 @@ from pipeline.resources.storage import DataDir
 from pipeline.sandbox import BUSINESS_PARTNER, PASSWORD, USERNAME, make_registry, make_stations
 from pipeline.sandbox.s3 import LocalS3
 from pipeline.sandbox.uk_registry import NCR_PATH
-from pipeline_tests.environments import NO_FEEDS
+from pipeline_tests.environments import NO_FEEDS, environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CSV_NAME = "charger_models_UK.csv"
@@ -91,9 +90,7 @@ def s3_environment(s3: LocalS3) -> Iterator[None]:
     """
     s3fs.S3FileSystem.clear_instance_cache()
     try:
-        with pytest.MonkeyPatch.context() as patch:
-            for name, value in s3.env().items():
-                patch.setenv(name, value)
+        with environment(s3.env()):
             yield
     finally:
         s3fs.S3FileSystem.clear_instance_cache()
@@ -129,17 +126,17 @@ def materialise(
     *,
     instance: DagsterInstance | None = None,
     selection: list[AssetKey] | None = None,
+    raise_on_error: bool = False,
 ) -> ExecuteInProcessResult:
-    """The whole graph (or `selection`) for one partition, in process, with `env` applied."""
+    """The whole graph (or `selection`) for one partition, in process, with `env` applied; a failed step
+    fails the result, or raises its error with `raise_on_error`."""
     job = build_definitions(env, http=FAST).resolve_implicit_global_asset_job_def()
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
+    with environment(env):
         return job.execute_in_process(
             partition_key=day,
             instance=instance or DagsterInstance.ephemeral(),
             asset_selection=selection,
-            raise_on_error=False,
+            raise_on_error=raise_on_error,
         )
 
 

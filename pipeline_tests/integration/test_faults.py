@@ -4,12 +4,10 @@ Every test runs twice: with the lake (PIPELINE_DATA_DIR) on local disk and on th
 """
 
 import copy
-import io
 import json
 import logging
 import uuid
 
-import openpyxl
 import pytest
 from dagster import DagsterInstance, serialize_value
 
@@ -19,7 +17,8 @@ from pipeline.resources.http import HttpSettings
 from pipeline.resources.lake import read_parquet
 from pipeline.resources.storage import DataDir
 from pipeline.sandbox import EConnectServer, Fault, RegistryServer, make_registry, make_stations
-from pipeline_tests.environments import NO_FEEDS
+from pipeline_tests.environments import NO_FEEDS, environment
+from pipeline_tests.integration.backfill_support import workbook_values
 
 PARTITION = today_key()
 PASSWORD = "pw-7f3Qz!unique-in-this-test"
@@ -108,9 +107,7 @@ def runs(upstreams, lake):
     outputs = {}
     for which in ("clean", "faulty"):
         data_dir = lake(which)
-        with pytest.MonkeyPatch.context() as patch:
-            for name, value in {**env_for(upstreams, which), "PIPELINE_DATA_DIR": data_dir}.items():
-                patch.setenv(name, value)
+        with environment({**env_for(upstreams, which), "PIPELINE_DATA_DIR": data_dir}):
             result, instance = run_graph(env_for(upstreams, which), data_dir, f"{which}/")
         registry_body = upstreams[which][1].body
         outputs[which] = {
@@ -122,18 +119,10 @@ def runs(upstreams, lake):
     return outputs
 
 
-def workbook_values(data_dir: str):
-    path = DataDir(path=data_dir).report_path("econnect_stations", PARTITION, ".xlsx")
-    workbook = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True)
-    return {
-        name: [list(row) for row in workbook[name].iter_rows(values_only=True)]
-        for name in workbook.sheetnames
-    }
-
-
 def test_faulty_run_produces_exactly_the_clean_outputs(runs, upstreams):
     assert runs["faulty"]["result"].success
-    assert workbook_values(runs["faulty"]["data_dir"]) == workbook_values(runs["clean"]["data_dir"])
+    faulty_workbook = workbook_values(runs["faulty"]["data_dir"], PARTITION)
+    assert faulty_workbook == workbook_values(runs["clean"]["data_dir"], PARTITION)
     client = upstreams["s3"].client()
     bucket = upstreams["s3"].bucket
     clean = client.get_object(Bucket=bucket, Key="clean/charger_models_UK.csv")["Body"].read()

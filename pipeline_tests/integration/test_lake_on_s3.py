@@ -1,6 +1,5 @@
 """The same upstreams, the lake once on local disk and once on S3: every output must be the same."""
 
-import io
 import os
 import signal
 import subprocess
@@ -9,7 +8,6 @@ import time
 import uuid
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from pipeline.orchestration.partitions import today_key
@@ -18,14 +16,16 @@ from pipeline.resources.raw_zone import SnapshotMissing
 from pipeline.resources.storage import DataDir
 from pipeline.sandbox import BUSINESS_PARTNER, PASSWORD, USERNAME, EConnectServer, make_stations
 from pipeline.sources.econnect.raw import read_pages
-from pipeline_tests.runs import run_whole_graph
+from pipeline_tests.integration.backfill_support import materialise, workbook_values
 
 PARTITION = today_key()
 
 
 def run_on(lake: str, prefix: str, sandbox_env: dict[str, str]):
     env = {**sandbox_env, "PIPELINE_DATA_DIR": lake, "PIPELINE_S3_PREFIX": prefix}
-    return DataDir(path=lake), run_whole_graph(env, PARTITION)
+    result = materialise(env, PARTITION, raise_on_error=True)
+    assert result.success
+    return DataDir(path=lake), result
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +35,9 @@ def both(sandbox, sandbox_env, tmp_path_factory):
     return {"local": local, "s3": s3}
 
 
-def workbook_values(data_dir: DataDir) -> dict[str, list[list[object]]]:
-    path = data_dir.report_path("econnect_stations", PARTITION, ".xlsx")
-    book = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True)
-    return {name: [list(row) for row in book[name].iter_rows(values_only=True)] for name in book.sheetnames}
-
-
 def test_the_workbook_on_s3_has_exactly_the_local_values(both):
-    local, s3 = workbook_values(both["local"][0]), workbook_values(both["s3"][0])
+    local = workbook_values(both["local"][0].path, PARTITION)
+    s3 = workbook_values(both["s3"][0].path, PARTITION)
     assert s3 == local
     assert len(local["values"]) > 1000
 

@@ -29,6 +29,7 @@ from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, Postgr
 from pipeline.definitions import build_definitions
 from pipeline.orchestration.partitions import today_key
 from pipeline.sources.econnect.assets import UPSTREAM_FINGERPRINT
+from pipeline_tests.environments import environment
 from pipeline_tests.postgres import connect, pg_variables, postgres_url, recreate_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,9 +48,7 @@ pytestmark = pytest.mark.filterwarnings(
 def pg_env():
     variables = pg_variables(postgres_url())
     recreate_database(variables)
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in variables.items():
-            patch.setenv(name, value)
+    with environment(variables):
         yield variables
 
 
