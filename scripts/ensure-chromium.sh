@@ -12,6 +12,7 @@ if [[ -x "$BROWSER" ]]; then
     echo "$BROWSER"
     exit 0
 fi
-"$(dirname "$0")/apt-ensure.sh" ensure-chromium chromium
+"$(dirname "$0")/apt-ensure.sh" ensure-chromium chromium \
+    || { echo "ensure-chromium: or set PIPELINE_TEST_CHROMIUM to a Chromium's path." >&2; exit 1; }
 [[ -x "$BROWSER" ]] || { echo "ensure-chromium: apt-get installed chromium but $BROWSER is not there." >&2; exit 1; }
 echo "$BROWSER"

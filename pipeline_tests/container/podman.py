@@ -35,10 +35,17 @@ SUITE = "bookworm"
 CA_IN_BUILD = "/run/host-ca.crt"
 
 
+TOOLS = ("podman", "mmdebstrap", "runc")
+
+
+def missing_tools() -> list[str]:
+    """Which of the tools building and running the image takes this machine lacks."""
+    return [tool for tool in TOOLS if shutil.which(tool) is None]
+
+
 def require_podman() -> str:
     """podman's path; the test fails (never skips) where it is missing, saying how to get it."""
-    missing = [tool for tool in ("podman", "mmdebstrap", "runc") if shutil.which(tool) is None]
-    if missing:
+    if missing := missing_tools():
         pytest.fail(
             f"The container test needs {', '.join(missing)}, which this machine lacks. Run `make "
             "test-container` as root (scripts/ensure-podman.sh installs podman, mmdebstrap and runc with "
