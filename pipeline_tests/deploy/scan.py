@@ -15,6 +15,12 @@ new dynamic read cannot slip past, unless it is one of the GENERIC readers below
 settings.py takes from where they come from: each source's `needs` and `parts` (`discover()`), the bundled
 feed list's `token_env` values (secrets), and the `env:` keys of deploy/dagster.yaml (DAGSTER_PG_PASSWORD
 is a secret).
+
+`environ` may otherwise only be handed on whole: as the default of a parameter `environ`, or to a
+function, method, class or callable keyword of the scanned code that takes a parameter `environ` (where
+its reads are scanned). Any other use (another name for it, `env = os.environ`; a copy, `dict(os.environ)`,
+`{**os.environ}`, `os.environ.copy()`; a read without a positional name, `environ.get(key=NAME)`; handing
+it to anything else) fails the same way: what is read through it could not be seen.
 """
 
 from __future__ import annotations
@@ -57,34 +63,74 @@ class UnresolvedRead(ValueError):
 
 def scan(paths: Iterable[Path], *, root: Path) -> list[Read]:
     """The reads in `paths` (modules importable from `root`); `UnresolvedRead` lists every read whose
-    variable cannot be named, unless GENERIC knows it."""
+    variable cannot be named, unless GENERIC knows it, and every other use of `environ`."""
     reads: list[Read] = []
     unresolved: list[str] = []
+    trees = {}
     for path in paths:
         relative = path.relative_to(root).as_posix()
-        if relative.startswith(EXCLUDED):
-            continue
+        if not relative.startswith(EXCLUDED):
+            trees[relative] = ast.parse(path.read_text(encoding="utf-8"), filename=relative)
+    receivers = _receivers(trees.values())
+    for relative, tree in trees.items():
         module = relative.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
-        finder = _Finder(relative, module)
-        finder.visit(ast.parse(path.read_text(encoding="utf-8"), filename=relative))
+        finder = _Finder(relative, module, receivers=receivers)
+        finder.visit(tree)
         reads += finder.reads
         unresolved += finder.unresolved
     if unresolved:
         raise UnresolvedRead(
-            "Environment reads whose variable the settings scan cannot name (use a literal or a module "
-            "constant, or teach pipeline_tests/deploy/scan.py where the names come from):\n  "
-            + "\n  ".join(unresolved)
+            "Environment reads whose variable the settings scan cannot name (read `environ` by name, a "
+            "literal or a module constant, or teach pipeline_tests/deploy/scan.py where the names come "
+            "from):\n  " + "\n  ".join(unresolved)
         )
     return reads
 
 
+def _receivers(trees: Iterable[ast.AST]) -> frozenset[str]:
+    """The names under which the scanned code takes the environment in a parameter called `environ`:
+    functions and methods, classes with an `environ` field, and the keywords given such a function or a
+    lambda (`off_when=no_feeds`), each scanned where it reads it."""
+    functions: set[str] = set()
+    keywords: list[tuple[str, ast.expr]] = []
+    for node in (node for tree in trees for node in ast.walk(tree)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and _takes_environ(node):
+            functions.add(node.name)
+        elif isinstance(node, ast.keyword) and node.arg is not None:
+            keywords.append((node.arg, node.value))
+    given = {
+        name
+        for name, value in keywords
+        if _takes_environ(value) or (isinstance(value, ast.Name) and value.id in functions)
+    }
+    return frozenset(functions | given)
+
+
+def _takes_environ(node: ast.AST) -> bool:
+    """A function or lambda with a parameter `environ`, or a class with a field `environ`."""
+    if isinstance(node, ast.ClassDef):
+        return any(
+            isinstance(item, ast.AnnAssign) and _called(item.target) == "environ" for item in node.body
+        )
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+        arguments = node.args
+        every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+        return any(argument.arg == "environ" for argument in every)
+    return False
+
+
 class _Finder(ast.NodeVisitor):
-    def __init__(self, relative: str, module: str) -> None:
-        self.relative, self.module = relative, module
+    """The reads of one module. Any other use of `environ` (a copy, another name for it, a read without a
+    positional name, handing it to a callable that does not take it as `environ`) is unresolved: what is
+    read through it could not be seen."""
+
+    def __init__(self, relative: str, module: str, *, receivers: frozenset[str]) -> None:
+        self.relative, self.module, self.receivers = relative, module, receivers
         self.scopes: list[ast.AST] = []
         self.names: list[str] = []
         self.reads: list[Read] = []
         self.unresolved: list[str] = []
+        self.seen: set[int] = set()  # the `environ` nodes that are part of a read or handed on
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.names.append(node.name)
@@ -92,6 +138,14 @@ class _Finder(ast.NodeVisitor):
         self.names.pop()
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        arguments = node.args
+        positional = [*arguments.posonlyargs, *arguments.args]
+        defaults = [
+            *zip(positional[len(positional) - len(arguments.defaults) :], arguments.defaults, strict=True),
+            *zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True),
+        ]
+        # `environ: Mapping[str, str] = os.environ`: the parameter's reads are scanned.
+        self._seen(*(default for argument, default in defaults if argument.arg == "environ"))
         self.names.append(getattr(node, "name", "<lambda>"))
         self.scopes.append(node)
         self.generic_visit(node)
@@ -104,11 +158,16 @@ class _Finder(ast.NodeVisitor):
         argument, secret = _read_argument(node)
         if argument is not None:
             self._record(argument, node.lineno, secret=secret)
+            # environ.get(NAME), configured(environ, NAME)
+            self._seen(node.func.value if isinstance(node.func, ast.Attribute) else None, *node.args)
+        if _called(node.func) in self.receivers:  # handed on: Source.status(environ), SourceContext(environ)
+            self._seen(*node.args, *(keyword.value for keyword in node.keywords if keyword.arg == "environ"))
         self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
         if isinstance(node.ctx, ast.Load) and _is_environ(node.value):
             self._record(node.slice, node.lineno, secret=False)
+            self._seen(node.value)
         self.generic_visit(node)
 
     def visit_Compare(self, node: ast.Compare) -> None:
@@ -118,7 +177,26 @@ class _Finder(ast.NodeVisitor):
             and _is_environ(node.comparators[0])
         ):
             self._record(node.left, node.lineno, secret=False)
+            self._seen(node.comparators[0])
         self.generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        self._environ_use(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        self._environ_use(node)
+        self.generic_visit(node)
+
+    def _seen(self, *nodes: ast.expr | None) -> None:
+        self.seen.update(id(node) for node in nodes if node is not None and _is_environ(node))
+
+    def _environ_use(self, node: ast.Name | ast.Attribute) -> None:
+        if isinstance(node.ctx, ast.Load) and _is_environ(node) and id(node) not in self.seen:
+            used = f"{ast.unparse(node)} used other than to read a variable by name"
+            self.unresolved.append(f"{self.relative}:{node.lineno}: {used} in {self._where()}")
+
+    def _where(self) -> str:
+        return ".".join(self.names) or "<module>"
 
     def _record(self, argument: ast.expr, line: int, *, secret: bool) -> None:
         name = self._resolve(argument)
@@ -127,7 +205,7 @@ class _Finder(ast.NodeVisitor):
             return
         text = ast.unparse(argument)
         if (self.relative, ".".join(self.names), text) not in GENERIC:
-            self.unresolved.append(f"{self.relative}:{line}: {text} in {'.'.join(self.names) or '<module>'}")
+            self.unresolved.append(f"{self.relative}:{line}: {text} in {self._where()}")
 
     def _resolve(self, node: ast.expr) -> str | None:
         if isinstance(node, ast.Constant):

@@ -128,15 +128,31 @@ class TestTheScan:
             "    environ.get(name_from_somewhere)\n"
             "    os.environ[f'{name_from_somewhere}_X']\n"
             "    os.environ.get(feed.token_env)\n"
+            # The environment under another name, copied, or read without a positional name.
+            "    env = os.environ\n"
+            '    env.get("UNSEEN")\n'
+            "    dict(os.environ)\n"
+            "    {**os.environ}\n"
+            "    os.environ.copy()\n"
+            '    environ.get(key="UNSEEN")\n'
+            "    handed_on(os.environ)\n"
+            "    read(environ=os.environ, name_from_somewhere=None, feed=None)\n"  # to a parameter `environ`
         )
         monkeypatch.syspath_prepend(str(tmp_path))
         with pytest.raises(UnresolvedRead) as raised:
             scan([module], root=tmp_path)
         lines = str(raised.value).splitlines()[1:]
+        other = "used other than to read a variable by name"
         assert lines == [
             "  scan_dynamic.py:3: name_from_somewhere in read",
             "  scan_dynamic.py:4: f'{name_from_somewhere}_X' in read",
             "  scan_dynamic.py:5: feed.token_env in read",
+            f"  scan_dynamic.py:6: os.environ {other} in read",
+            f"  scan_dynamic.py:8: os.environ {other} in read",
+            f"  scan_dynamic.py:9: os.environ {other} in read",
+            f"  scan_dynamic.py:10: os.environ {other} in read",
+            f"  scan_dynamic.py:11: environ {other} in read",
+            f"  scan_dynamic.py:12: os.environ {other} in read",
         ]
 
 
