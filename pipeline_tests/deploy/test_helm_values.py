@@ -208,7 +208,7 @@ def test_the_secret_file_names_only_secrets_and_holds_no_value() -> None:
     assert f"create secret generic {SECRET} --from-env-file=" in HELM_SECRETS.read_text(encoding="utf-8")
 
 
-def test_run_pods_get_the_code_locations_settings_secret_and_account(
+def test_include_config_in_launched_runs_is_on_and_the_k8s_launcher_has_no_config_of_its_own(
     values: dict[str, Any], deployment: dict[str, Any]
 ) -> None:
     # With includeConfigInLaunchedRuns the chart hands the deployment's env, envSecrets and service
