@@ -215,8 +215,8 @@ class _Finder(ast.NodeVisitor):
                 local = _local(self.scopes[-1], node.id)
                 if local is not _ABSENT:
                     return local
-            value = getattr(importlib.import_module(self.module), node.id, None)
-            return value if isinstance(value, str) else None
+            constant = getattr(importlib.import_module(self.module), node.id, None)
+            return constant if isinstance(constant, str) else None
         if isinstance(node, ast.Attribute):
             base = _dotted(node)
             if base is None or (self.scopes and _local(self.scopes[-1], base[0]) is not _ABSENT):
