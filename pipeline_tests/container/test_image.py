@@ -29,6 +29,7 @@ from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import WorkspaceFileTarget
 
 from pipeline.orchestration.partitions import today_key
+from pipeline.resources.http import HttpSettings
 from pipeline.resources.lake import read_parquet
 from pipeline.resources.storage import DataDir
 from pipeline.sandbox import Sandbox
@@ -171,7 +172,8 @@ def world(podman, built, test_secrets, tmp_path_factory) -> Iterator[World]:
         bucket = sandbox.s3.bucket
         inproc_lake, inproc_csvs = f"s3://{bucket}/lake-inproc-{tag}", f"csv-inproc-{tag}/"
         in_process_env = {**common, "PIPELINE_DATA_DIR": inproc_lake, "PIPELINE_S3_PREFIX": inproc_csvs}
-        assert materialise(in_process_env, PARTITION, raise_on_error=True).success
+        # The container's own HTTP settings (the defaults): retries show in the feeds' table.
+        assert materialise(in_process_env, PARTITION, raise_on_error=True, http=HttpSettings()).success
 
         # The container's own (non-root) user reads the feed list and the instance config.
         feeds = readable_copy(common["UK_OCPI_FEEDS"], tmp / "feeds")

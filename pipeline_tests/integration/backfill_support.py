@@ -127,10 +127,12 @@ def materialise(
     instance: DagsterInstance | None = None,
     selection: list[AssetKey] | None = None,
     raise_on_error: bool = False,
+    http: HttpSettings = FAST,
 ) -> ExecuteInProcessResult:
     """The whole graph (or `selection`) for one partition, in process, with `env` applied; a failed step
-    fails the result, or raises its error with `raise_on_error`."""
-    job = build_definitions(env, http=FAST).resolve_implicit_global_asset_job_def()
+    fails the result, or raises its error with `raise_on_error`. `http`: the clients' timeouts and
+    retries (short ones by default, so a refused upstream fails fast)."""
+    job = build_definitions(env, http=http).resolve_implicit_global_asset_job_def()
     with environment(env):
         return job.execute_in_process(
             partition_key=day,
